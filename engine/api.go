@@ -1,0 +1,69 @@
+// Package engine is glassav's public scanning API: it compiles rule sources
+// (ClamAV databases, and YARA rules once that front end lands) into immutable
+// Rules and scans objects with them.
+//
+//	rules, err := engine.Load(ctx, engine.LoadOptions{Paths: []string{"/var/lib/clamav"}})
+//	res, err := rules.Scan(ctx, &engine.Object{Name: "f", Data: b}, engine.ScanOptions{})
+//
+// Rules are safe for concurrent use by many goroutines; a reload builds new
+// Rules beside the old ones and swaps a pointer.
+package engine
+
+import (
+	"github.com/glassav/glassav/filetype"
+	"github.com/glassav/glassav/ir"
+)
+
+// Object is one thing to scan: a file, a stream, or (later) a member of a
+// container. Data holds all of its bytes.
+type Object struct {
+	Name string // for reports; inside containers "outer//inner"
+	Data []byte
+	// Type is the detected file type; zero means "detect it".
+	Type filetype.Type
+	// Ancestors are the types of the containers holding the object, outermost
+	// first; empty for a top-level object.
+	Ancestors []filetype.Type
+}
+
+// ScanOptions select detection behaviour for one scan.
+type ScanOptions struct {
+	AllMatch  bool // report every matching signature, not just the first
+	DetectPUA bool // report signatures from PUA databases
+	// Workers bounds the goroutines used to search one large object; 0 or 1
+	// searches it on the calling goroutine.
+	Workers int
+}
+
+// MatchKind says which mechanism produced a match.
+type MatchKind string
+
+// Match kinds.
+const (
+	KindHash    MatchKind = "hash"
+	KindBody    MatchKind = "body"
+	KindLogical MatchKind = "logical"
+	KindLimit   MatchKind = "limit" // Heuristics.Limits.Exceeded.*
+)
+
+// Match is one detection.
+type Match struct {
+	Name   string    `json:"name"` // as clamscan prints it, ".UNOFFICIAL" included
+	Kind   MatchKind `json:"kind"`
+	Source ir.Source `json:"source"`
+	PUA    bool      `json:"pua,omitempty"`
+	// Offset is where the first pattern hit of a body signature starts; -1
+	// for hash matches.
+	Offset int64 `json:"offset"`
+}
+
+// Result is the outcome of scanning one object.
+type Result struct {
+	Type    filetype.Type
+	Matches []Match
+	// Hashes holds the digests computed while scanning (hex), keyed by
+	// algorithm name; absent when no signature needed them.
+	Hashes map[string]string
+	// Skipped notes for the report, e.g. "target HTML needs normalisation".
+	Warnings []string
+}

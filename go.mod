@@ -1,0 +1,3 @@
+module github.com/glassav/glassav
+
+go 1.26.8

@@ -1,0 +1,35 @@
+package ir
+
+// Set is everything the front ends loaded: the input of engine compilation.
+type Set struct {
+	Patterns []Pattern
+	Rules    []Rule
+	Hashes   *HashTable // detections and allow-list entries (HashAllow)
+
+	// Ignored holds signature names whose detections are dropped (.ign,
+	// .ign2); a value other than "" is the MD5 of the database line the
+	// ignore entry was written for.
+	Ignored map[string][]string
+
+	// Warnings are the load's non-fatal diagnostics (skipped formats,
+	// signatures above the functionality level, ...), one line each.
+	Warnings []string
+	// Skipped counts signatures not loaded, by reason.
+	Skipped map[string]int
+	// Signatures counts what clamscan reports as "Known viruses".
+	Signatures int
+}
+
+// NewSet returns an empty Set.
+func NewSet() *Set {
+	return &Set{Hashes: NewHashTable(), Ignored: map[string][]string{}, Skipped: map[string]int{}}
+}
+
+// AddPattern appends p and returns its index.
+func (s *Set) AddPattern(p Pattern) int {
+	s.Patterns = append(s.Patterns, p)
+	return len(s.Patterns) - 1
+}
+
+// Skip records n signatures not loaded for reason.
+func (s *Set) Skip(reason string, n int) { s.Skipped[reason] += n }
