@@ -33,3 +33,29 @@ func (s *Set) AddPattern(p Pattern) int {
 
 // Skip records n signatures not loaded for reason.
 func (s *Set) Skip(reason string, n int) { s.Skipped[reason] += n }
+
+// Merge appends everything of o to s, renumbering o's pattern references;
+// o must not be used afterwards. Front ends parse files in parallel into
+// separate Sets and merge them in file order, so results do not depend on
+// scheduling.
+func (s *Set) Merge(o *Set) {
+	base := len(s.Patterns)
+	s.Patterns = append(s.Patterns, o.Patterns...)
+	for _, r := range o.Rules {
+		subs := make([]int, len(r.Subs))
+		for i, p := range r.Subs {
+			subs[i] = p + base
+		}
+		r.Subs = subs
+		s.Rules = append(s.Rules, r)
+	}
+	s.Hashes.Merge(o.Hashes)
+	for k, v := range o.Ignored {
+		s.Ignored[k] = append(s.Ignored[k], v...)
+	}
+	s.Warnings = append(s.Warnings, o.Warnings...)
+	for k, v := range o.Skipped {
+		s.Skipped[k] += v
+	}
+	s.Signatures += o.Signatures
+}

@@ -1,0 +1,406 @@
+package engine
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/glassav/glassav/exe"
+	"github.com/glassav/glassav/filetype"
+	"github.com/glassav/glassav/ir"
+	"github.com/glassav/glassav/match"
+)
+
+// hitsPool recycles matcher hit buffers between scans.
+var hitsPool = sync.Pool{New: func() any { return match.NewHits() }}
+
+// Scan matches the object against every rule: hash signatures of the whole
+// object and (for PE files) of its sections, then one pass of the pattern
+// matcher whose hits wake the rules that use them. Without AllMatch the
+// result holds the one detection clamscan would print.
+func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res := &Result{Type: o.Type}
+	if res.Type == 0 {
+		res.Type = r.detector.Detect(o.Data)
+	}
+	size := int64(len(o.Data))
+
+	s := &objectScan{r: r, o: o, opt: opt, res: res, size: size}
+	if isExe(res.Type) {
+		if info, err := exe.Parse(o.Data); err == nil {
+			s.exe = info
+		}
+	}
+
+	// Whole-object hashes run beside the pattern search when the object is
+	// big enough for that to pay off: hashing one stream is serial.
+	var wg sync.WaitGroup
+	var fileHashes map[ir.HashAlgo][]byte
+	algos := r.set.Hashes.Algos(ir.HashFile, size)
+	if len(algos) > 0 {
+		if opt.Workers > 1 && size >= 1<<20 {
+			wg.Add(1)
+			go func() { defer wg.Done(); fileHashes = digest(o.Data, algos) }()
+		} else {
+			fileHashes = digest(o.Data, algos)
+		}
+	}
+
+	var body []Match
+	var bodyErr error
+	if r.matcher.Len() > 0 {
+		hits := hitsPool.Get().(*match.Hits)
+		hits.Reset()
+		bodyErr = r.matcher.Scan(ctx, o.Data, opt.Workers, hits)
+		if bodyErr == nil {
+			body = s.evalRules(hits)
+		}
+		hits.Reset()
+		hitsPool.Put(hits)
+	}
+	wg.Wait()
+	if bodyErr != nil {
+		return nil, bodyErr
+	}
+
+	var found []Match
+	allowed := false
+	res.Hashes = map[string]string{}
+	for algo, d := range fileHashes {
+		res.Hashes[algo.String()] = hex.EncodeToString(d)
+		r.set.Hashes.Lookup(ir.HashFile, d, size, func(e ir.HashEntry) {
+			if e.Flags&ir.HashAllow != 0 {
+				allowed = true
+				return
+			}
+			found = append(found, Match{Name: e.Name, Kind: KindHash, Source: e.Source, PUA: e.Flags&ir.HashPUA != 0, Offset: -1})
+		})
+	}
+	if allowed {
+		// An allow-listed object is clean whatever matched inside it.
+		return res, nil
+	}
+	found = append(found, body...)
+	if s.exe != nil && s.exe.Format == exe.PE {
+		found = append(found, s.sectionHashes()...)
+	}
+	found = r.dropIgnored(found)
+	res.Matches = r.choose(found, opt)
+	return res, nil
+}
+
+// objectScan is the state of scanning one object.
+type objectScan struct {
+	r    *Rules
+	o    *Object
+	opt  ScanOptions
+	res  *Result
+	size int64
+	exe  *exe.Info
+}
+
+func isExe(t filetype.Type) bool {
+	switch t.String() {
+	case "CL_TYPE_MSEXE", "CL_TYPE_ELF", "CL_TYPE_MACHO", "CL_TYPE_MACHO_UNIBIN":
+		return true
+	}
+	return false
+}
+
+// digest computes the requested digests of b in one read of the data.
+func digest(b []byte, algos []ir.HashAlgo) map[ir.HashAlgo][]byte {
+	out := make(map[ir.HashAlgo][]byte, len(algos))
+	if len(algos) == 1 {
+		out[algos[0]] = sum(algos[0], b)
+		return out
+	}
+	hs := make([]hash.Hash, len(algos))
+	for i, a := range algos {
+		hs[i] = newHash(a)
+	}
+	const chunk = 1 << 20
+	for off := 0; off < len(b); off += chunk {
+		end := min(off+chunk, len(b))
+		for _, h := range hs {
+			h.Write(b[off:end])
+		}
+	}
+	for i, a := range algos {
+		out[a] = hs[i].Sum(nil)
+	}
+	return out
+}
+
+func sum(a ir.HashAlgo, b []byte) []byte {
+	switch a {
+	case ir.MD5:
+		s := md5.Sum(b)
+		return s[:]
+	case ir.SHA1:
+		s := sha1.Sum(b)
+		return s[:]
+	default:
+		s := sha256.Sum256(b)
+		return s[:]
+	}
+}
+
+func newHash(a ir.HashAlgo) hash.Hash {
+	switch a {
+	case ir.MD5:
+		return md5.New()
+	case ir.SHA1:
+		return sha1.New()
+	default:
+		return sha256.New()
+	}
+}
+
+// sectionHashes looks up the PE section hash signatures (.mdb .msb).
+func (s *objectScan) sectionHashes() []Match {
+	var out []Match
+	t := s.r.set.Hashes
+	for _, sec := range s.exe.Sections {
+		if sec.Size <= 0 || sec.Offset < 0 || sec.Offset+sec.Size > s.size {
+			continue
+		}
+		algos := t.Algos(ir.HashPESection, sec.Size)
+		if len(algos) == 0 {
+			continue
+		}
+		data := s.o.Data[sec.Offset : sec.Offset+sec.Size]
+		for a, d := range digest(data, algos) {
+			_ = a
+			t.Lookup(ir.HashPESection, d, sec.Size, func(e ir.HashEntry) {
+				if e.Flags&ir.HashAllow != 0 {
+					return
+				}
+				out = append(out, Match{Name: e.Name, Kind: KindHash, Source: e.Source, PUA: e.Flags&ir.HashPUA != 0, Offset: sec.Offset})
+			})
+		}
+	}
+	return out
+}
+
+// evalRules evaluates the rules woken by the hits (and those that can hold
+// without hits) and returns their detections in rule order.
+func (s *objectScan) evalRules(hits *match.Hits) []Match {
+	r := s.r
+	var cand []int32
+	for _, p := range hits.Matched() {
+		cand = append(cand, r.byPattern[p]...)
+	}
+	cand = append(cand, r.always...)
+	if len(cand) == 0 {
+		return nil
+	}
+	slices32(cand)
+	var out []Match
+	var prev int32 = -1
+	counts := make([]int, 0, 8)
+	firsts := make([]int64, 0, 8)
+	for _, ri := range cand {
+		if ri == prev {
+			continue
+		}
+		prev = ri
+		rule := &r.set.Rules[ri]
+		if rule.PUA && !s.opt.DetectPUA {
+			continue
+		}
+		if !s.applies(rule, ri) {
+			continue
+		}
+		counts = counts[:0]
+		firsts = firsts[:0]
+		for _, p := range rule.Subs {
+			n, first := s.countHits(hits, p)
+			counts = append(counts, n)
+			firsts = append(firsts, first)
+		}
+		ok := false
+		if rule.Cond == nil {
+			ok = len(counts) > 0 && counts[0] > 0
+		} else {
+			ok = rule.Cond.Eval(func(i int) int {
+				if i < 0 || i >= len(counts) {
+					return 0
+				}
+				return counts[i]
+			})
+		}
+		if !ok {
+			continue
+		}
+		off := int64(-1)
+		for _, f := range firsts {
+			if f >= 0 && (off < 0 || f < off) {
+				off = f
+			}
+		}
+		kind := KindBody
+		if rule.Cond != nil {
+			kind = KindLogical
+		}
+		out = append(out, Match{Name: rule.Name, Kind: kind, Source: rule.Source, PUA: rule.PUA, Offset: off})
+	}
+	return out
+}
+
+func slices32(a []int32) { sort.Slice(a, func(i, j int) bool { return a[i] < a[j] }) }
+
+// applies checks a rule's object constraints: target type, size, container,
+// executable fields.
+func (s *objectScan) applies(rule *ir.Rule, ri int32) bool {
+	if rule.Target != 0 && !filetype.MatchesTarget(s.res.Type, uint8(rule.Target)) {
+		return false
+	}
+	if !rule.FileSize.Contains(s.size) {
+		return false
+	}
+	if rule.Container != "" {
+		want := rule.Container
+		anc := s.o.Ancestors
+		if want == "CL_TYPE_ANY" {
+			if len(anc) != 0 {
+				return false
+			}
+		} else if len(anc) == 0 || anc[len(anc)-1].String() != want {
+			return false
+		}
+	}
+	if len(rule.Intermediates) > 0 {
+		anc := s.o.Ancestors
+		if len(anc) < len(rule.Intermediates) {
+			return false
+		}
+		for i, want := range rule.Intermediates {
+			got := anc[len(anc)-len(rule.Intermediates)+i]
+			if want != "CL_TYPE_ANY" && got.String() != want {
+				return false
+			}
+		}
+	}
+	if s.r.needsExe[ri] && s.exe == nil {
+		return false
+	}
+	if rule.EntryPoint.Set && !rule.EntryPoint.Contains(s.exe.EntryPoint) {
+		return false
+	}
+	if rule.NumSections.Set && !rule.NumSections.Contains(int64(len(s.exe.Sections))) {
+		return false
+	}
+	return true
+}
+
+// countHits returns how many hits of pattern p satisfy its offset
+// constraint, and where the first of them starts (-1 if none).
+func (s *objectScan) countHits(hits *match.Hits, p int) (int, int64) {
+	hs := hits.Of(p)
+	if len(hs) == 0 {
+		return 0, -1
+	}
+	off := s.r.set.Patterns[p].Offset
+	lo, hi, ok := s.window(off)
+	if !ok {
+		return 0, -1
+	}
+	n := 0
+	first := int64(-1)
+	for _, h := range hs {
+		if h.Start < lo {
+			continue
+		}
+		if h.Start > hi {
+			break
+		}
+		if first < 0 {
+			first = h.Start
+		}
+		n++
+	}
+	return n, first
+}
+
+// window resolves an offset constraint to the inclusive range of allowed
+// match starts for this object.
+func (s *objectScan) window(off ir.Offset) (lo, hi int64, ok bool) {
+	var base int64
+	switch off.Anchor {
+	case ir.AnchorAny:
+		return 0, s.size, true
+	case ir.AnchorStart:
+		base = off.N
+	case ir.AnchorEOF:
+		base = s.size - off.N
+	case ir.AnchorEntryPoint:
+		if s.exe == nil {
+			return 0, 0, false
+		}
+		base = s.exe.EntryPoint + off.N
+	case ir.AnchorSection, ir.AnchorInSection:
+		if s.exe == nil || off.Section < 0 || off.Section >= len(s.exe.Sections) {
+			return 0, 0, false
+		}
+		sec := s.exe.Sections[off.Section]
+		if off.Anchor == ir.AnchorInSection {
+			return sec.Offset, sec.Offset + sec.Size - 1, true
+		}
+		base = sec.Offset + off.N
+	case ir.AnchorLastSection:
+		if s.exe == nil || len(s.exe.Sections) == 0 {
+			return 0, 0, false
+		}
+		base = s.exe.Sections[len(s.exe.Sections)-1].Offset + off.N
+	default:
+		return 0, 0, false
+	}
+	if base < 0 {
+		return 0, 0, false
+	}
+	return base, base + off.Shift, true
+}
+
+func (r *Rules) dropIgnored(ms []Match) []Match {
+	if len(r.ignored) == 0 {
+		return ms
+	}
+	out := ms[:0]
+	for _, m := range ms {
+		if !r.ignored[strings.TrimSuffix(m.Name, ".UNOFFICIAL")] && !r.ignored[m.Name] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// choose applies clamscan's reporting rules: PUA detections are dropped
+// unless asked for, and without AllMatch only one detection is reported,
+// with PUA and heuristic results yielding to any other detection.
+func (r *Rules) choose(ms []Match, opt ScanOptions) []Match {
+	out := ms[:0]
+	for _, m := range ms {
+		if m.PUA && !opt.DetectPUA {
+			continue
+		}
+		out = append(out, m)
+	}
+	if opt.AllMatch || len(out) <= 1 {
+		return out
+	}
+	for _, m := range out {
+		if !m.PUA && !strings.HasPrefix(m.Name, "Heuristics.") {
+			return []Match{m}
+		}
+	}
+	return out[:1]
+}
