@@ -48,7 +48,7 @@ const streamThreshold = 4 << 20
 type hashLine struct {
 	digest []byte
 	size   int64
-	name   string
+	name   []byte // aliases the line
 	skip   bool // outside the functionality level: not loaded, not counted
 }
 
@@ -56,11 +56,22 @@ type hashLine struct {
 // wrong; the caller adds file and line.
 func parseHashLine(f hashFormat, line []byte, flevel int, buf *[32]byte) (hashLine, error) {
 	var h hashLine
-	fields := bytes.Split(line, []byte(":"))
-	if len(fields) < 3 {
-		return h, fmt.Errorf("want %s, got %d fields", hashLayout(f), len(fields))
+	// Split without allocating: this runs millions of times per load.
+	var fieldsBuf [5][]byte
+	fields := fieldsBuf[:0]
+	for rest := line; ; {
+		i := bytes.IndexByte(rest, ':')
+		if len(fields) == 5 {
+			return h, fmt.Errorf("want %s, got more than 5 fields", hashLayout(f))
+		}
+		if i < 0 {
+			fields = append(fields, rest)
+			break
+		}
+		fields = append(fields, rest[:i])
+		rest = rest[i+1:]
 	}
-	if len(fields) > 5 {
+	if len(fields) < 3 {
 		return h, fmt.Errorf("want %s, got %d fields", hashLayout(f), len(fields))
 	}
 	hashField, sizeField := fields[0], fields[1]
@@ -104,7 +115,7 @@ func parseHashLine(f hashFormat, line []byte, flevel int, buf *[32]byte) (hashLi
 	if len(name) == 0 {
 		return h, errors.New("empty signature name")
 	}
-	h.name = string(name)
+	h.name = name
 	if (minFL != 0 && minFL > flevel) || (maxFL != 0 && maxFL < flevel) {
 		h.skip = true
 	}
@@ -185,7 +196,7 @@ func loadHashData(set *ir.Set, name string, data []byte, f hashFormat, opt Optio
 			set.Skip("functionality level", 1)
 			continue
 		}
-		set.Hashes.Add(f.kind, h.digest, h.size, sigName(h.name, opt), flags, ir.Source{File: name})
+		set.Hashes.Add(f.kind, h.digest, h.size, sigName(string(h.name), opt), flags, ir.Source{File: name})
 		set.Signatures++
 	}
 	return nil
