@@ -72,24 +72,43 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 		return nil, bodyErr
 	}
 
+	// clamscan's order, which decides the one name printed without
+	// --allmatch: body signatures by the offset of their first hit, then
+	// whole-object hashes, then logical signatures in load order, then PE
+	// section hashes.
 	var found []Match
 	allowed := false
 	res.Hashes = map[string]string{}
-	for algo, d := range fileHashes {
+	var hashed []Match
+	for _, algo := range []ir.HashAlgo{ir.MD5, ir.SHA1, ir.SHA256} {
+		d, ok := fileHashes[algo]
+		if !ok {
+			continue
+		}
 		res.Hashes[algo.String()] = hex.EncodeToString(d)
 		r.set.Hashes.Lookup(ir.HashFile, d, size, func(e ir.HashEntry) {
 			if e.Flags&ir.HashAllow != 0 {
 				allowed = true
 				return
 			}
-			found = append(found, Match{Name: e.Name, Kind: KindHash, Source: e.Source, PUA: e.Flags&ir.HashPUA != 0, Offset: -1})
+			hashed = append(hashed, Match{Name: e.Name, Kind: KindHash, Source: e.Source, PUA: e.Flags&ir.HashPUA != 0, Offset: -1})
 		})
 	}
 	if allowed {
 		// An allow-listed object is clean whatever matched inside it.
 		return res, nil
 	}
-	found = append(found, body...)
+	for _, m := range body {
+		if m.Kind == KindBody {
+			found = append(found, m)
+		}
+	}
+	found = append(found, hashed...)
+	for _, m := range body {
+		if m.Kind == KindLogical {
+			found = append(found, m)
+		}
+	}
 	if s.exe != nil && s.exe.Format == exe.PE {
 		found = append(found, s.sectionHashes()...)
 	}
@@ -205,6 +224,7 @@ func (s *objectScan) evalRules(hits *match.Hits) []Match {
 	}
 	slices32(cand)
 	var out []Match
+	var order []int32
 	var prev int32 = -1
 	counts := make([]int, 0, 8)
 	firsts := make([]int64, 0, 8)
@@ -252,8 +272,36 @@ func (s *objectScan) evalRules(hits *match.Hits) []Match {
 			kind = KindLogical
 		}
 		out = append(out, Match{Name: rule.Name, Kind: kind, Source: rule.Source, PUA: rule.PUA, Offset: off})
+		order = append(order, ri)
 	}
-	return out
+	// Body signatures in the order clamscan finds them: by offset, and for
+	// one offset the later-loaded first. Logical ones keep load order.
+	var bodies, logical []Match
+	var bodyOrder []int32
+	for i, m := range out {
+		if m.Kind == KindBody {
+			bodies = append(bodies, m)
+			bodyOrder = append(bodyOrder, order[i])
+		} else {
+			logical = append(logical, m)
+		}
+	}
+	idx := make([]int, len(bodies))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		ma, mb := bodies[idx[a]], bodies[idx[b]]
+		if ma.Offset != mb.Offset {
+			return ma.Offset < mb.Offset
+		}
+		return bodyOrder[idx[a]] > bodyOrder[idx[b]]
+	})
+	sorted := make([]Match, 0, len(out))
+	for _, j := range idx {
+		sorted = append(sorted, bodies[j])
+	}
+	return append(sorted, logical...)
 }
 
 func slices32(a []int32) { sort.Slice(a, func(i, j int) bool { return a[i] < a[j] }) }
