@@ -1,0 +1,103 @@
+package scan
+
+import (
+	"context"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/glassav/glassav/engine"
+)
+
+// Engine is the part of *engine.Rules a scan needs.
+type Engine interface {
+	Scan(ctx context.Context, o *engine.Object, opt engine.ScanOptions) (*engine.Result, error)
+}
+
+// Follow says when a symbolic link is followed (clamscan's
+// --follow-dir-symlinks and --follow-file-symlinks).
+type Follow int
+
+// Follow modes.
+const (
+	FollowNever  Follow = 0 // never: report "Symbolic link"
+	FollowArgs   Follow = 1 // only links named as arguments (the default)
+	FollowAlways Follow = 2 // also links met while walking
+)
+
+// Options control a scan. Start from DefaultOptions: in the zero value
+// MaxDirRecursion 0 enters no directory, as clamscan's does.
+type Options struct {
+	// Jobs is the number of files scanned at once; 0 means runtime.NumCPU().
+	Jobs int
+	// MaxDirRecursion bounds how deep directories are entered: a directory
+	// named as an argument is level 1. Deeper ones are skipped silently.
+	MaxDirRecursion int
+
+	Filter Filter
+
+	FollowDirSymlinks  Follow
+	FollowFileSymlinks Follow
+
+	// MaxFileSize and MaxScanSize skip files larger than them (0: no limit).
+	// Without containers to unpack, the scan size of a file is its size.
+	MaxFileSize int64
+	MaxScanSize int64
+	// MaxScanTime bounds the scan of one file (0: no limit).
+	MaxScanTime time.Duration
+	// AlertExceedsMax turns a limit hit into a detection named
+	// Heuristics.Limits.Exceeded.<Limit>.
+	AlertExceedsMax bool
+
+	AllMatch  bool
+	DetectPUA bool
+
+	// LargeObject is the size from which one file's pattern search is
+	// split over Jobs goroutines (engine.ScanOptions.Workers); 0 means
+	// 16 MiB.
+	LargeObject int64
+
+	// Stdin is read for the path "-".
+	Stdin io.Reader
+
+	// Progress, when set, is called every ProgressInterval (default
+	// 200ms) from the goroutine that emits objects, with the files and
+	// bytes scanned so far.
+	Progress         func(files, bytes int64, elapsed time.Duration)
+	ProgressInterval time.Duration
+}
+
+// Defaults of clamscan 1.4.6.
+const (
+	DefaultMaxFileSize     = 100 << 20
+	DefaultMaxScanSize     = 400 << 20
+	DefaultMaxScanTime     = 120 * time.Second
+	DefaultMaxDirRecursion = 15
+)
+
+// DefaultOptions returns clamscan's defaults with one job per CPU.
+func DefaultOptions() Options {
+	return Options{
+		Jobs:               runtime.NumCPU(),
+		MaxDirRecursion:    DefaultMaxDirRecursion,
+		FollowDirSymlinks:  FollowArgs,
+		FollowFileSymlinks: FollowArgs,
+		MaxFileSize:        DefaultMaxFileSize,
+		MaxScanSize:        DefaultMaxScanSize,
+		MaxScanTime:        DefaultMaxScanTime,
+	}
+}
+
+func (o *Options) jobs() int {
+	if o.Jobs > 0 {
+		return o.Jobs
+	}
+	return runtime.NumCPU()
+}
+
+func (o *Options) largeObject() int64 {
+	if o.LargeObject > 0 {
+		return o.LargeObject
+	}
+	return 16 << 20
+}
