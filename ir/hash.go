@@ -2,8 +2,9 @@ package ir
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
+	"io"
+	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -24,6 +25,9 @@ const (
 	HashPUA      HashFlags = 1 << iota // from a PUA database (.hdu ...)
 	HashAllow                          // allow-list entry (.fp .sfp): the object is clean
 	HashOfficial                       // from a signed container
+	// HashUnofficial marks names read back from disk that are reported
+	// with ".UNOFFICIAL" appended, as clamscan does for unsigned databases.
+	HashUnofficial
 )
 
 // HashEntry is one hash signature as returned by lookups.
@@ -37,86 +41,183 @@ type HashEntry struct {
 }
 
 // rec is the in-memory form of one hash signature. The official feed ships
-// millions of them, so each costs only its digest, its size and the offset
-// of its name: 24 bytes for MD5.
+// millions of them, so each costs only its digest, its size and a reference
+// to its name: 24 bytes for MD5. Names are not held in memory for databases
+// read from disk (see HashTable.BeginFile): a detection is rare, and reading
+// one line back is cheap.
 type rec[D comparable] struct {
 	size uint32
-	name uint32 // offset in HashTable.names
+	ref  uint32 // name reference: see nameRun
 	d    D
 }
 
-// table holds the signatures of one digest length, per kind.
+// table holds the signatures of one digest length, per kind, ordered by
+// digest once sorted (digests are uniformly distributed, which makes the
+// sort a cheap radix pass; the size is checked after the digest matched).
 type table[D comparable] struct {
-	recs    [3][]rec[D] // by HashKind
-	compare func(a, b D) int
+	recs  [3][]rec[D] // by HashKind
+	sizes [3]sizeSet
+	key   func(d *D) (hi, lo uint64)
+}
+
+// sizeSet records which object sizes signatures exist for: a bitmap for
+// sizes below 16 MiB (where nearly all are) and a map above.
+type sizeSet struct {
+	small []uint64
+	large map[uint32]bool
+	any   bool
+}
+
+const smallSizes = 1 << 24
+
+func (s *sizeSet) add(size uint32) {
+	switch {
+	case size == anySize:
+		s.any = true
+	case size < smallSizes:
+		if s.small == nil {
+			s.small = make([]uint64, smallSizes/64)
+		}
+		s.small[size/64] |= 1 << (size % 64)
+	default:
+		if s.large == nil {
+			s.large = map[uint32]bool{}
+		}
+		s.large[size] = true
+	}
+}
+
+func (s *sizeSet) has(size uint32) bool {
+	if s.any {
+		return true
+	}
+	if size < smallSizes {
+		return s.small != nil && s.small[size/64]&(1<<(size%64)) != 0
+	}
+	return s.large[size]
+}
+
+func (t *table[D]) add(kind HashKind, size, ref uint32, d D) {
+	t.recs[kind] = append(t.recs[kind], rec[D]{size: size, ref: ref, d: d})
 }
 
 func (t *table[D]) sort() {
-	var wg sync.WaitGroup
 	for k := range t.recs {
-		rs := t.recs[k]
+		for _, r := range t.recs[k] {
+			t.sizes[k].add(r.size)
+		}
+		radixSort(t.recs[k], t.key)
+	}
+}
+
+// radixSort orders rs by digest (then size): in-place most-significant-byte
+// radix passes on the digest's leading bytes, which are uniformly
+// distributed, until buckets are small enough for an insertion sort. The two
+// halves of the first pass's buckets are finished in parallel.
+func radixSort[D comparable](rs []rec[D], key func(d *D) (hi, lo uint64)) {
+	starts := radixPass(rs, key, 0)
+	var wg sync.WaitGroup
+	for half := range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sortRecs(rs, t.compare)
+			for b := half * 128; b < half*128+128; b++ {
+				radixRec(rs[starts[b]:starts[b+1]], key, 1)
+			}
 		}()
 	}
 	wg.Wait()
 }
 
-// sortRecs orders by (size, digest). Large tables are sorted in two halves
-// in parallel and merged, which halves the load time of the official feed.
-func sortRecs[D comparable](rs []rec[D], compare func(a, b D) int) {
-	less := func(a, b rec[D]) int {
-		if c := cmp.Compare(a.size, b.size); c != 0 {
-			return c
-		}
-		return compare(a.d, b.d)
-	}
-	if len(rs) < 1<<16 {
-		slices.SortFunc(rs, less)
+func radixRec[D comparable](rs []rec[D], key func(d *D) (hi, lo uint64), level int) {
+	if len(rs) <= 32 || level == 8 {
+		insertionSort(rs, key)
 		return
 	}
-	mid := len(rs) / 2
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); slices.SortFunc(rs[:mid], less) }()
-	slices.SortFunc(rs[mid:], less)
-	wg.Wait()
-	merged := make([]rec[D], 0, len(rs))
-	i, j := 0, mid
-	for i < mid && j < len(rs) {
-		if less(rs[j], rs[i]) < 0 {
-			merged = append(merged, rs[j])
-			j++
-		} else {
-			merged = append(merged, rs[i])
-			i++
+	starts := radixPass(rs, key, level)
+	for b := range 256 {
+		radixRec(rs[starts[b]:starts[b+1]], key, level+1)
+	}
+}
+
+// radixPass permutes rs in place into 256 buckets by byte level of the
+// digest and returns the bucket boundaries.
+func radixPass[D comparable](rs []rec[D], key func(d *D) (hi, lo uint64), level int) (starts [257]int) {
+	shift := 56 - 8*uint(level)
+	top := func(r *rec[D]) int { h, _ := key(&r.d); return int(byte(h >> shift)) }
+	var count [256]int
+	for i := range rs {
+		count[top(&rs[i])]++
+	}
+	var next [256]int
+	sum := 0
+	for b := range 256 {
+		starts[b] = sum
+		next[b] = sum
+		sum += count[b]
+	}
+	starts[256] = sum
+	for b := range 256 {
+		end := starts[b+1]
+		for next[b] < end {
+			r := rs[next[b]]
+			t := top(&r)
+			for t != b {
+				// Swap r into its bucket, carrying the displaced record on.
+				rs[next[t]], r = r, rs[next[t]]
+				next[t]++
+				t = top(&r)
+			}
+			rs[next[b]] = r
+			next[b]++
 		}
 	}
-	merged = append(merged, rs[i:mid]...)
-	merged = append(merged, rs[j:]...)
-	copy(rs, merged)
+	return starts
 }
 
-// has reports whether kind has a signature of the given stored size.
-func (t *table[D]) has(kind HashKind, size uint32) bool {
-	rs := t.recs[kind]
-	i := sort.Search(len(rs), func(i int) bool { return rs[i].size >= size })
-	return i < len(rs) && rs[i].size == size
+func insertionSort[D comparable](rs []rec[D], key func(d *D) (hi, lo uint64)) {
+	less := func(a, b *rec[D]) bool {
+		ah, al := key(&a.d)
+		bh, bl := key(&b.d)
+		if ah != bh {
+			return ah < bh
+		}
+		if al != bl {
+			return al < bl
+		}
+		return a.size < b.size
+	}
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && less(&rs[j], &rs[j-1]); j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
 }
 
-func (t *table[D]) lookup(kind HashKind, d *D, size uint32, fn func(name uint32)) {
+func (t *table[D]) lookup(kind HashKind, d *D, size uint32, fn func(ref, size uint32)) {
 	rs := t.recs[kind]
+	hi, lo := t.key(d)
 	i := sort.Search(len(rs), func(i int) bool {
-		if rs[i].size != size {
-			return rs[i].size > size
-		}
-		return t.compare(rs[i].d, *d) >= 0
+		h, l := t.key(&rs[i].d)
+		return h > hi || (h == hi && l >= lo)
 	})
-	for ; i < len(rs) && rs[i].size == size && rs[i].d == *d; i++ {
-		fn(rs[i].name)
+	for ; i < len(rs) && rs[i].d == *d; i++ {
+		if rs[i].size == size || rs[i].size == anySize {
+			fn(rs[i].ref, rs[i].size)
+		}
 	}
+}
+
+// nameRun says where the names of a range of references live: in memory
+// (names), or in a database file on disk where the reference minus start is
+// the byte offset of the signature's line.
+type nameRun struct {
+	start, end uint32
+	flags      HashFlags
+	file       string // reported as the signature's database
+	names      []byte // in memory: uvarint length, bytes
+	path       string // on disk: file to read the line from
+	nameField  int    // on disk: ':'-separated field holding the name
 }
 
 // HashTable holds hash signatures keyed by kind, algorithm and size, so that
@@ -125,49 +226,86 @@ type HashTable struct {
 	md5    table[[16]byte]
 	sha1   table[[20]byte]
 	sha256 table[[32]byte]
-	// names holds each signature's name: uvarint length, bytes, flags byte.
-	names []byte
-	// files maps name offsets to database files: entry i covers names from
-	// files[i].start on.
-	files []fileRun
-	n     int
-}
-
-type fileRun struct {
-	start uint32
-	file  string
+	runs   []*nameRun // ordered by start
+	next   uint32     // first free reference
+	n      int
 }
 
 // NewHashTable returns an empty table.
 func NewHashTable() *HashTable {
 	return &HashTable{
-		md5:    table[[16]byte]{compare: cmp16},
-		sha1:   table[[20]byte]{compare: func(a, b [20]byte) int { return bytes.Compare(a[:], b[:]) }},
-		sha256: table[[32]byte]{compare: func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) }},
+		md5: table[[16]byte]{key: func(d *[16]byte) (uint64, uint64) {
+			return binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:])
+		}},
+		sha1: table[[20]byte]{key: func(d *[20]byte) (uint64, uint64) {
+			return binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:16])
+		}},
+		sha256: table[[32]byte]{key: func(d *[32]byte) (uint64, uint64) {
+			return binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:16])
+		}},
 	}
 }
 
-// Add appends one signature. digest must be 16, 20 or 32 bytes long; size
-// is the object size or AnySize.
-func (t *HashTable) Add(kind HashKind, digest []byte, size int64, name string, flags HashFlags, src Source) {
-	off := uint32(len(t.names))
-	if n := len(t.files); n == 0 || t.files[n-1].file != src.File {
-		t.files = append(t.files, fileRun{start: off, file: src.File})
-	}
-	t.names = binary.AppendUvarint(t.names, uint64(len(name)))
-	t.names = append(t.names, name...)
-	t.names = append(t.names, byte(flags))
-	sz := anySize
+func storedSize(size int64) uint32 {
 	if size >= 0 && size < int64(anySize) {
-		sz = uint32(size)
+		return uint32(size)
 	}
+	return anySize
+}
+
+// Add appends one signature whose name is kept in memory. digest must be
+// 16, 20 or 32 bytes long; size is the object size or AnySize.
+func (t *HashTable) Add(kind HashKind, digest []byte, size int64, name string, flags HashFlags, src Source) {
+	var run *nameRun
+	if n := len(t.runs); n > 0 && t.runs[n-1].path == "" && t.runs[n-1].file == src.File && t.runs[n-1].flags == flags && t.runs[n-1].end == t.next {
+		run = t.runs[n-1]
+	} else {
+		run = &nameRun{start: t.next, end: t.next, flags: flags, file: src.File}
+		t.runs = append(t.runs, run)
+	}
+	ref := run.end
+	run.names = binary.AppendUvarint(run.names, uint64(len(name)))
+	run.names = append(run.names, name...)
+	run.end = run.start + uint32(len(run.names))
+	t.next = run.end
+	t.AddRef(kind, digest, size, ref)
+}
+
+// BeginFile reserves references for a database file of the given length
+// whose names stay on disk: the signature on the line starting at byte
+// offset o is added with AddRef(..., base+o). nameField is the index of the
+// ':'-separated field that holds the name.
+func (t *HashTable) BeginFile(path, file string, length int64, nameField int, flags HashFlags) (base uint32) {
+	base = t.next
+	t.runs = append(t.runs, &nameRun{start: base, end: base + uint32(length) + 1, flags: flags, file: file, path: path, nameField: nameField})
+	t.next = base + uint32(length) + 1
+	return base
+}
+
+// Reserve makes room for n more signatures of the given kind and digest
+// length, so loading a large file does not grow the table repeatedly.
+func (t *HashTable) Reserve(kind HashKind, digestLen, n int) {
+	switch digestLen {
+	case 16:
+		t.md5.recs[kind] = slices.Grow(t.md5.recs[kind], n)
+	case 20:
+		t.sha1.recs[kind] = slices.Grow(t.sha1.recs[kind], n)
+	default:
+		t.sha256.recs[kind] = slices.Grow(t.sha256.recs[kind], n)
+	}
+}
+
+// AddRef appends one signature whose name is found through ref (see Add and
+// BeginFile). It is not safe for concurrent use.
+func (t *HashTable) AddRef(kind HashKind, digest []byte, size int64, ref uint32) {
+	sz := storedSize(size)
 	switch len(digest) {
 	case 16:
-		t.md5.recs[kind] = append(t.md5.recs[kind], rec[[16]byte]{size: sz, name: off, d: [16]byte(digest)})
+		t.md5.add(kind, sz, ref, [16]byte(digest))
 	case 20:
-		t.sha1.recs[kind] = append(t.sha1.recs[kind], rec[[20]byte]{size: sz, name: off, d: [20]byte(digest)})
+		t.sha1.add(kind, sz, ref, [20]byte(digest))
 	default:
-		t.sha256.recs[kind] = append(t.sha256.recs[kind], rec[[32]byte]{size: sz, name: off, d: [32]byte(digest)})
+		t.sha256.add(kind, sz, ref, [32]byte(digest))
 	}
 	t.n++
 }
@@ -179,12 +317,9 @@ func (t *HashTable) Len() int { return t.n }
 // and before the first lookup; the table is read-only afterwards and safe for
 // concurrent use.
 func (t *HashTable) Sort() {
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); t.md5.sort() }()
-	go func() { defer wg.Done(); t.sha1.sort() }()
-	go func() { defer wg.Done(); t.sha256.sort() }()
-	wg.Wait()
+	t.md5.sort()
+	t.sha1.sort()
+	t.sha256.sort()
 }
 
 // Algos returns the algorithms for which kind has signatures that an object
@@ -192,17 +327,14 @@ func (t *HashTable) Sort() {
 // object need not be hashed for this kind.
 func (t *HashTable) Algos(kind HashKind, size int64) []HashAlgo {
 	var out []HashAlgo
-	sz := anySize
-	if size >= 0 && size < int64(anySize) {
-		sz = uint32(size)
-	}
-	if t.md5.has(kind, sz) || t.md5.has(kind, anySize) {
+	sz := storedSize(size)
+	if t.md5.sizes[kind].has(sz) {
 		out = append(out, MD5)
 	}
-	if t.sha1.has(kind, sz) || t.sha1.has(kind, anySize) {
+	if t.sha1.sizes[kind].has(sz) {
 		out = append(out, SHA1)
 	}
-	if t.sha256.has(kind, sz) || t.sha256.has(kind, anySize) {
+	if t.sha256.sizes[kind].has(sz) {
 		out = append(out, SHA256)
 	}
 	return out
@@ -211,26 +343,19 @@ func (t *HashTable) Algos(kind HashKind, size int64) []HashAlgo {
 // Lookup calls fn for every signature of kind whose digest equals digest and
 // whose size is size or '*'.
 func (t *HashTable) Lookup(kind HashKind, digest []byte, size int64, fn func(HashEntry)) {
-	sz := anySize
-	if size >= 0 && size < int64(anySize) {
-		sz = uint32(size)
-	}
-	for _, s := range [2]uint32{sz, anySize} {
-		emit := func(name uint32) { fn(t.entry(kind, algoFor(len(digest)), s, name)) }
-		switch len(digest) {
-		case 16:
-			d := [16]byte(digest)
-			t.md5.lookup(kind, &d, s, emit)
-		case 20:
-			d := [20]byte(digest)
-			t.sha1.lookup(kind, &d, s, emit)
-		case 32:
-			d := [32]byte(digest)
-			t.sha256.lookup(kind, &d, s, emit)
-		}
-		if s == anySize {
-			break
-		}
+	algo := algoFor(len(digest))
+	emit := func(ref, sz uint32) { fn(t.entry(kind, algo, digest, sz, ref)) }
+	sz := storedSize(size)
+	switch len(digest) {
+	case 16:
+		d := [16]byte(digest)
+		t.md5.lookup(kind, &d, sz, emit)
+	case 20:
+		d := [20]byte(digest)
+		t.sha1.lookup(kind, &d, sz, emit)
+	case 32:
+		d := [32]byte(digest)
+		t.sha256.lookup(kind, &d, sz, emit)
 	}
 }
 
@@ -245,34 +370,82 @@ func algoFor(n int) HashAlgo {
 	}
 }
 
-func (t *HashTable) entry(kind HashKind, algo HashAlgo, size uint32, off uint32) HashEntry {
-	n, w := binary.Uvarint(t.names[off:])
-	start := int(off) + w
-	e := HashEntry{
-		Kind:  kind,
-		Algo:  algo,
-		Size:  int64(size),
-		Name:  string(t.names[start : start+int(n)]),
-		Flags: HashFlags(t.names[start+int(n)]),
-	}
+func (t *HashTable) entry(kind HashKind, algo HashAlgo, digest []byte, size, ref uint32) HashEntry {
+	e := HashEntry{Kind: kind, Algo: algo, Size: int64(size)}
 	if size == anySize {
 		e.Size = AnySize
 	}
-	i := sort.Search(len(t.files), func(i int) bool { return t.files[i].start > off }) - 1
-	if i >= 0 {
-		e.Source.File = t.files[i].file
+	i := sort.Search(len(t.runs), func(i int) bool { return t.runs[i].start > ref }) - 1
+	if i < 0 {
+		return e
+	}
+	run := t.runs[i]
+	e.Flags = run.flags
+	e.Source.File = run.file
+	off := ref - run.start
+	if run.path == "" {
+		n, w := binary.Uvarint(run.names[off:])
+		e.Name = string(run.names[int(off)+w : int(off)+w+int(n)])
+		return e
+	}
+	e.Name = readName(run.path, int64(off), run.nameField, digest)
+	if run.flags&HashUnofficial != 0 {
+		e.Name += ".UNOFFICIAL"
 	}
 	return e
+}
+
+// readName reads back the name of the signature whose line starts at off.
+// The line must still carry the digest it was loaded with; if the file
+// changed since, the name is reported as unknown rather than guessed.
+func readName(path string, off int64, field int, digest []byte) string {
+	const unknown = "Unknown.Signature.DatabaseChanged"
+	f, err := os.Open(path)
+	if err != nil {
+		return unknown
+	}
+	defer f.Close()
+	buf := make([]byte, 1024)
+	n, err := f.ReadAt(buf, off)
+	if n == 0 && err != nil && err != io.EOF {
+		return unknown
+	}
+	line := buf[:n]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimRight(line, "\r")
+	fields := bytes.Split(line, []byte(":"))
+	if field >= len(fields) {
+		return unknown
+	}
+	hexd := make([]byte, 0, 64)
+	const digits = "0123456789abcdef"
+	for _, b := range digest {
+		hexd = append(hexd, digits[b>>4], digits[b&15])
+	}
+	found := false
+	for _, f := range fields {
+		if bytes.EqualFold(f, hexd) {
+			found = true
+		}
+	}
+	if !found {
+		return unknown
+	}
+	return string(fields[field])
 }
 
 // Merge appends every signature of o to t; o must not be used afterwards.
 // Loading files in parallel fills one table per file and merges them.
 func (t *HashTable) Merge(o *HashTable) {
-	base := uint32(len(t.names))
-	t.names = append(t.names, o.names...)
-	for _, f := range o.files {
-		t.files = append(t.files, fileRun{start: f.start + base, file: f.file})
+	base := t.next
+	for _, r := range o.runs {
+		r.start += base
+		r.end += base
+		t.runs = append(t.runs, r)
 	}
+	t.next += o.next
 	mergeTable(&t.md5, &o.md5, base)
 	mergeTable(&t.sha1, &o.sha1, base)
 	mergeTable(&t.sha256, &o.sha256, base)
@@ -281,18 +454,17 @@ func (t *HashTable) Merge(o *HashTable) {
 
 func mergeTable[D comparable](dst, src *table[D], base uint32) {
 	for k := range src.recs {
+		if len(dst.recs[k]) == 0 {
+			// Common case: adopt the slice, no copy.
+			for i := range src.recs[k] {
+				src.recs[k][i].ref += base
+			}
+			dst.recs[k] = src.recs[k]
+			continue
+		}
 		for _, r := range src.recs[k] {
-			r.name += base
+			r.ref += base
 			dst.recs[k] = append(dst.recs[k], r)
 		}
 	}
-}
-
-// cmp16 orders MD5 digests as two big-endian words: the feed is mostly MD5,
-// and this is the comparison its sort spends its time in.
-func cmp16(a, b [16]byte) int {
-	if c := cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
-		return c
-	}
-	return cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
 }

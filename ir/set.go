@@ -1,10 +1,16 @@
 package ir
 
+import "github.com/glassav/glassav/filetype"
+
 // Set is everything the front ends loaded: the input of engine compilation.
 type Set struct {
 	Patterns []Pattern
 	Rules    []Rule
 	Hashes   *HashTable // detections and allow-list entries (HashAllow)
+
+	// FileTypes are file-type magic entries from .ftm databases, which
+	// extend or override the built-in type detection.
+	FileTypes []filetype.Magic
 
 	// Ignored holds signature names whose detections are dropped (.ign,
 	// .ign2); a value other than "" is the MD5 of the database line the
