@@ -3,6 +3,7 @@ package clamav
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -49,7 +50,7 @@ type hashLine struct {
 	digest []byte
 	size   int64
 	name   []byte // aliases the line
-	skip   bool // outside the functionality level: not loaded, not counted
+	skip   bool   // outside the functionality level: not loaded, not counted
 }
 
 // parseHashLine parses one line of a hash database. The error says what is
@@ -173,6 +174,9 @@ func sigName(name string, opt Options) string {
 // container member); names are kept in memory.
 func loadHashData(set *ir.Set, name string, data []byte, f hashFormat, opt Options) error {
 	ext := strings.TrimPrefix(filepath.Ext(name), ".")
+	if len(bytes.TrimSpace(data)) == 0 {
+		return fmt.Errorf("%s %s: %w", ext, name, errEmptyDatabase)
+	}
 	flags := hashSigFlags(f, opt)
 	var buf [32]byte
 	lineNo := 0
@@ -185,7 +189,13 @@ func loadHashData(set *ir.Set, name string, data []byte, f hashFormat, opt Optio
 			line, data = data, nil
 		}
 		line = bytes.TrimRight(line, "\r")
-		if len(line) == 0 || line[0] == '#' {
+		if len(line) == 0 {
+			if len(data) == 0 {
+				break // the file's final newline
+			}
+			return fmt.Errorf("%s %s:%d: %w", ext, name, lineNo, errEmptyLine)
+		}
+		if line[0] == '#' {
 			continue
 		}
 		h, err := parseHashLine(f, line, flevelOf(opt), &buf)
@@ -194,6 +204,10 @@ func loadHashData(set *ir.Set, name string, data []byte, f hashFormat, opt Optio
 		}
 		if h.skip {
 			set.Skip("functionality level", 1)
+			continue
+		}
+		if ignoredHash(set, h.name, line) {
+			set.Skip(skipIgnored, 1)
 			continue
 		}
 		set.Hashes.Add(f.kind, h.digest, h.size, sigName(string(h.name), opt), flags, ir.Source{File: name})
@@ -241,9 +255,9 @@ func loadHashFile(ctx context.Context, set *ir.Set, path string, f hashFormat, o
 		lineNo int   // line number of the first line in data
 	}
 	type result struct {
-		loaded, skipped int
-		err             error
-		errLine         int
+		loaded, skipped, ignored int
+		err                      error
+		errLine                  int
 	}
 	const chunkSize = 4 << 20
 	chunks := make(chan chunk, 4)
@@ -286,6 +300,12 @@ func loadHashFile(ctx context.Context, set *ir.Set, path string, f hashFormat, o
 					lineStart := pos
 					pos = next
 					line = bytes.TrimRight(line, "\r")
+					if len(line) == 0 {
+						// Chunks end after a newline, so this is a blank
+						// line, which ClamAV refuses.
+						r.err, r.errLine = errEmptyLine, lineNo
+						break
+					}
 					if len(line) > 0 && line[0] != '#' {
 						h, err := parseHashLine(f, line, flevelOf(opt), &buf)
 						if err != nil {
@@ -294,6 +314,8 @@ func loadHashFile(ctx context.Context, set *ir.Set, path string, f hashFormat, o
 						}
 						if h.skip {
 							r.skipped++
+						} else if ignoredHash(set, h.name, line) {
+							r.ignored++
 						} else {
 							p := pending{n: len(h.digest), size: h.size, ref: base + uint32(c.off) + uint32(lineStart)}
 							copy(p.d[:], h.digest)
@@ -310,6 +332,7 @@ func loadHashFile(ctx context.Context, set *ir.Set, path string, f hashFormat, o
 				}
 				total.loaded += r.loaded
 				total.skipped += r.skipped
+				total.ignored += r.ignored
 				if r.err != nil && (firstErr == nil || r.errLine < firstErrLine) {
 					firstErr, firstErrLine = r.err, r.errLine
 				}
@@ -369,6 +392,9 @@ func loadHashFile(ctx context.Context, set *ir.Set, path string, f hashFormat, o
 	if total.skipped > 0 {
 		set.Skip("functionality level", total.skipped)
 	}
+	if total.ignored > 0 {
+		set.Skip(skipIgnored, total.ignored)
+	}
 	return nil
 }
 
@@ -411,4 +437,32 @@ func flevelOf(opt Options) int {
 		return opt.FLevel
 	}
 	return 216 // ClamAV 1.4's functionality level
+}
+
+var errEmptyDatabase = errors.New("empty database file")
+
+// ignoredHash reports whether an .ign/.ign2 entry drops the hash signature
+// name on line, as clamscan does at load time.
+func ignoredHash(set *ir.Set, name, line []byte) bool {
+	if len(set.Ignored) == 0 {
+		return false
+	}
+	sums, ok := set.Ignored[string(name)]
+	if !ok {
+		return false
+	}
+	var sum string
+	for _, s := range sums {
+		if s == "" {
+			return true
+		}
+		if sum == "" {
+			d := md5.Sum(line)
+			sum = hex.EncodeToString(d[:])
+		}
+		if s == sum {
+			return true
+		}
+	}
+	return false
 }

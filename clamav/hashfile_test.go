@@ -125,3 +125,41 @@ func BenchmarkLoadHashFile(b *testing.B) {
 		set.Hashes.Sort()
 	}
 }
+
+func TestHashBlankAndEmpty(t *testing.T) {
+	const line = "aa15bcf478d165efd2065190eb473bcb:544:a\n"
+	tests := []struct {
+		data, want string
+	}{
+		{line + "\n" + line, "hdb x.hdb:2: empty line"},
+		{"", "hdb x.hdb: empty database file"},
+		{"# only a comment\n" + line, ""},
+	}
+	for _, tt := range tests {
+		err := loadHashData(ir.NewSet(), "x.hdb", []byte(tt.data), hashFormats["hdb"], Options{})
+		if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
+			t.Errorf("%q: error %v, want %q", tt.data, err, tt.want)
+		}
+	}
+	// Streamed: a blank line deep in a large file.
+	path := writeHashDB(t, "blank.mdb", nil, 150000)
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprint(f, "\n")
+	f.Close()
+	err := loadHashFile(context.Background(), ir.NewSet(), path, hashFormats["mdb"], Options{})
+	if want := fmt.Sprintf("mdb %s:150001: empty line", path); fmt.Sprint(err) != want {
+		t.Errorf("streamed blank line: %v, want %s", err, want)
+	}
+}
+
+func TestHashIgnored(t *testing.T) {
+	set := ir.NewSet()
+	set.Ignored["a"] = []string{""}
+	data := "aa15bcf478d165efd2065190eb473bcb:544:a\naa15bcf478d165efd2065190eb473bcc:544:b\n"
+	if err := loadHashData(set, "x.hdb", []byte(data), hashFormats["hdb"], Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if set.Signatures != 1 || set.Skipped[skipIgnored] != 1 {
+		t.Errorf("signatures %d skipped %v", set.Signatures, set.Skipped)
+	}
+}
