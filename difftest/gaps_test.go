@@ -11,12 +11,10 @@ import (
 // checks (exit code, minimum hits) still fail. DIFFTEST_STRICT=1 fails them
 // too. Remove an entry once its subtest logs no difference.
 var knownGaps = map[string]string{
-	"TestFeatures/imp/md5":            "import-table hashes (.imp) are not matched yet",
-	"TestFeatures/ndb/hex/boundary":   "(B) accepts '(' before a word; ClamAV's boundary set does not",
-	"TestFeatures/ndb/target/ascii":   "--scan-html is not accepted; target 7 needs normalised text",
-	"TestFeatures/neg/ascii-html-off": "--scan-html is not accepted",
-	"TestFeatures/hdb/duplicate":      "two names for one file hash: ClamAV reports only one",
-	"TestFeatures/mdb/duplicate":      "two names for one section hash: ClamAV reports only one",
+	"TestFeatures/imp/md5":          "import-table hashes (.imp) are not matched yet",
+	"TestFeatures/ndb/hex/boundary": "(B) accepts '(' before a word; ClamAV's boundary set does not",
+	"TestFeatures/hdb/duplicate":    "two names for one file hash: ClamAV reports only one",
+	"TestFeatures/mdb/duplicate":    "two names for one section hash: ClamAV reports only one",
 }
 
 // tolerated reports whether t's differences are a known gap, logging why.

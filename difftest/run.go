@@ -54,12 +54,11 @@ func ClamscanArgs(dbs, files []string, allmatch bool, override ...string) []stri
 	return withDBs(args, dbs, files, allmatch)
 }
 
-// GlassavArgs returns `glassav scan`'s argument list for the same run. The
-// overrides a feature needs (clamscan options; glassav takes the same ones)
-// are passed; the container switches that keep clamscan to raw bytes are not.
+// GlassavArgs returns `glassav scan`'s argument list for the same run:
+// glassav takes clamscan's options, so it gets exactly clamscan's.
 func GlassavArgs(dbs, files []string, allmatch bool, override ...string) []string {
-	args := append([]string{"scan", "--no-summary"}, override...)
-	return withDBs(args, dbs, files, allmatch)
+	args := append([]string{"scan"}, ClamscanArgs(dbs, files, allmatch, override...)...)
+	return args
 }
 
 func withDBs(args, dbs, files []string, allmatch bool) []string {

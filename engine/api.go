@@ -33,6 +33,20 @@ type ScanOptions struct {
 	// Workers bounds the goroutines used to search one large object; 0 or 1
 	// searches it on the calling goroutine.
 	Workers int
+	// NoPE and NoELF turn off parsing of those executables (clamscan's
+	// --scan-pe=no, --scan-elf=no): entry-point and section offsets, section
+	// and import hashes then never match on them.
+	NoPE, NoELF bool
+}
+
+func (o ScanOptions) skipExe(t filetype.Type) bool {
+	switch t.String() {
+	case "CL_TYPE_MSEXE":
+		return o.NoPE
+	case "CL_TYPE_ELF":
+		return o.NoELF
+	}
+	return false
 }
 
 // MatchKind says which mechanism produced a match.

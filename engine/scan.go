@@ -35,7 +35,7 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 	size := int64(len(o.Data))
 
 	s := &objectScan{r: r, o: o, opt: opt, res: res, size: size}
-	if isExe(res.Type) {
+	if isExe(res.Type) && !opt.skipExe(res.Type) {
 		if info, err := exe.Parse(o.Data); err == nil {
 			s.exe = info
 		}
@@ -86,13 +86,18 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 			continue
 		}
 		res.Hashes[algo.String()] = hex.EncodeToString(d)
+		var last *Match
 		r.set.Hashes.Lookup(ir.HashFile, d, size, func(e ir.HashEntry) {
 			if e.Flags&ir.HashAllow != 0 {
 				allowed = true
 				return
 			}
-			hashed = append(hashed, Match{Name: e.Name, Kind: KindHash, Source: e.Source, PUA: e.Flags&ir.HashPUA != 0, Offset: -1})
+			// ClamAV keeps one name per digest: the one loaded last.
+			last = &Match{Name: e.Name, Kind: KindHash, Source: e.Source, PUA: e.Flags&ir.HashPUA != 0, Offset: -1}
 		})
+		if last != nil {
+			hashed = append(hashed, *last)
+		}
 	}
 	if allowed {
 		// An allow-listed object is clean whatever matched inside it.
@@ -111,6 +116,7 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 	}
 	if s.exe != nil && s.exe.Format == exe.PE {
 		found = append(found, s.sectionHashes()...)
+		found = append(found, s.importHash()...)
 	}
 	found = r.dropIgnored(found)
 	res.Matches = r.choose(found, opt)
@@ -197,14 +203,49 @@ func (s *objectScan) sectionHashes() []Match {
 			continue
 		}
 		data := s.o.Data[sec.Offset : sec.Offset+sec.Size]
-		for a, d := range digest(data, algos) {
-			_ = a
-			t.Lookup(ir.HashPESection, d, sec.Size, func(e ir.HashEntry) {
-				if e.Flags&ir.HashAllow != 0 {
+		ds := digest(data, algos)
+		for _, a := range algos {
+			// Unlike file hashes, clamscan reports the first-loaded name of
+			// a section digest listed twice.
+			var first *Match
+			t.Lookup(ir.HashPESection, ds[a], sec.Size, func(e ir.HashEntry) {
+				if e.Flags&ir.HashAllow != 0 || first != nil {
 					return
 				}
-				out = append(out, Match{Name: e.Name, Kind: KindHash, Source: e.Source, PUA: e.Flags&ir.HashPUA != 0, Offset: sec.Offset})
+				first = &Match{Name: e.Name, Kind: KindHash, Source: e.Source, PUA: e.Flags&ir.HashPUA != 0, Offset: sec.Offset}
 			})
+			if first != nil {
+				out = append(out, *first)
+			}
+		}
+	}
+	return out
+}
+
+// importHash looks up the import-table hash signatures (.imp). As in
+// ClamAV 1.4, only 32-bit PE files have their imports hashed.
+func (s *objectScan) importHash() []Match {
+	pe := s.exe.PE
+	if pe == nil || pe.Is64 || !pe.HasImports {
+		return nil
+	}
+	t := s.r.set.Hashes
+	n := int64(len(pe.Imports))
+	if len(t.Algos(ir.HashImport, n)) == 0 {
+		return nil
+	}
+	var out []Match
+	for a, d := range digest(pe.Imports, t.Algos(ir.HashImport, n)) {
+		_ = a
+		var last *Match
+		t.Lookup(ir.HashImport, d, n, func(e ir.HashEntry) {
+			if e.Flags&ir.HashAllow != 0 {
+				return
+			}
+			last = &Match{Name: e.Name, Kind: KindHash, Source: e.Source, PUA: e.Flags&ir.HashPUA != 0, Offset: -1}
+		})
+		if last != nil {
+			out = append(out, *last)
 		}
 	}
 	return out

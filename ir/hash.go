@@ -185,7 +185,10 @@ func insertionSort[D comparable](rs []rec[D], key func(d *D) (hi, lo uint64)) {
 		if al != bl {
 			return al < bl
 		}
-		return a.size < b.size
+		if a.size != b.size {
+			return a.size < b.size
+		}
+		return a.ref < b.ref // load order among duplicates
 	}
 	for i := 1; i < len(rs); i++ {
 		for j := i; j > 0 && less(&rs[j], &rs[j-1]); j-- {
@@ -341,7 +344,7 @@ func (t *HashTable) Algos(kind HashKind, size int64) []HashAlgo {
 }
 
 // Lookup calls fn for every signature of kind whose digest equals digest and
-// whose size is size or '*'.
+// whose size is size or '*', in load order for each size.
 func (t *HashTable) Lookup(kind HashKind, digest []byte, size int64, fn func(HashEntry)) {
 	algo := algoFor(len(digest))
 	emit := func(ref, sz uint32) { fn(t.entry(kind, algo, digest, sz, ref)) }

@@ -51,6 +51,8 @@ type Options struct {
 
 	AllMatch  bool
 	DetectPUA bool
+	// NoPE and NoELF are clamscan's --scan-pe=no and --scan-elf=no.
+	NoPE, NoELF bool
 
 	// LargeObject is the size from which one file's pattern search is
 	// split over Jobs goroutines (engine.ScanOptions.Workers); 0 means

@@ -27,6 +27,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"scan", "scan files and directories (clamscan-compatible output)", runScan},
+		{"daemon", "serve scans over the clamd socket protocol and HTTP", runDaemon},
 		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
 			fmt.Fprintf(stdout, "glassav %s\n", version)
 			return 0

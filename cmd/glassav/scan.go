@@ -32,6 +32,24 @@ type scanConfig struct {
 	followDir, followFile                    int
 	jobs                                     int
 	help, version                            bool
+	scanPE, scanELF                          bool
+	// accepted holds clamscan switches glassav takes for compatibility but
+	// that change nothing yet (container and normaliser switches).
+	accepted map[string]*bool
+}
+
+// acceptedSwitches are clamscan's yes/no detection switches that have no
+// effect in glassav yet: the parsers they turn off do not exist here, and
+// signatures for normalised targets (HTML, ASCII text) are skipped with a
+// load warning whatever --scan-html says.
+var acceptedSwitches = []string{
+	"scan-mail", "scan-ole2", "scan-pdf", "scan-swf", "scan-html", "scan-xmldocs",
+	"scan-hwp3", "scan-onenote", "scan-archive", "scan-image", "scan-image-fuzzy-hash",
+	"normalize", "heuristic-alerts", "heuristic-scan-precedence", "phishing-sigs",
+	"phishing-scan-urls", "alert-broken", "alert-broken-media", "alert-encrypted",
+	"alert-encrypted-archive", "alert-encrypted-doc", "alert-macros", "alert-phishing-ssl",
+	"alert-phishing-cloak", "alert-partition-intersection", "cross-fs", "nocerts",
+	"bytecode", "bytecode-unsigned", "official-db-only", "disable-cache",
 }
 
 func defaultScanConfig() scanConfig {
@@ -45,13 +63,15 @@ func defaultScanConfig() scanConfig {
 		followDir:       1,
 		followFile:      1,
 		jobs:            runtime.NumCPU(),
+		scanPE:          true,
+		scanELF:         true,
 	}
 }
 
 // scanOptions returns the option table bound to c. Names, short letters
 // and value forms are clamscan's.
 func (c *scanConfig) options() options {
-	return options{
+	opts := options{
 		{long: "help", short: 'h', flag: &c.help, help: "show this help"},
 		{long: "version", short: 'V', flag: &c.version, help: "print the version"},
 		{long: "database", short: 'd', arg: "FILE|DIR", set: listVar(&c.databases), help: "load signatures from FILE or DIR (repeatable; replaces the default databases)"},
@@ -81,7 +101,18 @@ func (c *scanConfig) options() options {
 		{long: "follow-file-symlinks", arg: "0|1|2", set: countVar(&c.followFile, 2), help: "follow file links: 0 never, 1 named ones (default), 2 always"},
 		{long: "jobs", short: 'j', arg: "N", set: countVar(&c.jobs, 1<<12), help: "files scanned at once (default: number of CPUs)"},
 		{long: "json", flag: &c.json, help: "write JSON lines: one record per object (errors included), then a summary record"},
+		{long: "scan-pe", flag: &c.scanPE, help: "parse PE files: entry-point and section offsets, section and import hashes (default yes)"},
+		{long: "scan-elf", flag: &c.scanELF, help: "parse ELF files: entry-point and section offsets (default yes)"},
 	}
+	if c.accepted == nil {
+		c.accepted = map[string]*bool{}
+	}
+	for _, name := range acceptedSwitches {
+		b := new(bool)
+		c.accepted[name] = b
+		opts = append(opts, option{long: name, flag: b, help: "accepted for clamscan compatibility; no effect yet"})
+	}
+	return opts
 }
 
 const scanUsage = `Usage: glassav scan [options] [PATH...]
@@ -291,6 +322,8 @@ func (c *scanConfig) scanOptions() (scan.Options, error) {
 	o.AlertExceedsMax = c.alertExceedsMax
 	o.AllMatch = c.allMatch
 	o.DetectPUA = c.detectPUA
+	o.NoPE = !c.scanPE
+	o.NoELF = !c.scanELF
 	for _, l := range []struct {
 		name string
 		src  []string
