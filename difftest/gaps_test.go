@@ -11,10 +11,7 @@ import (
 // checks (exit code, minimum hits) still fail. DIFFTEST_STRICT=1 fails them
 // too. Remove an entry once its subtest logs no difference.
 var knownGaps = map[string]string{
-	"TestFeatures/imp/md5":          "import-table hashes (.imp) are not matched yet",
 	"TestFeatures/ndb/hex/boundary": "(B) accepts '(' before a word; ClamAV's boundary set does not",
-	"TestFeatures/hdb/duplicate":    "two names for one file hash: ClamAV reports only one",
-	"TestFeatures/mdb/duplicate":    "two names for one section hash: ClamAV reports only one",
 }
 
 // tolerated reports whether t's differences are a known gap, logging why.
