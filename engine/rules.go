@@ -45,6 +45,11 @@ func compile(set *ir.Set, det *filetype.Detector) (*Rules, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile patterns: %w", err)
 	}
+	// The matcher holds its own form of the patterns; the syntax trees are
+	// garbage from here on (a feed-sized set has ~100,000 of them).
+	for i := range set.Patterns {
+		set.Patterns[i].Node = nil
+	}
 	r := &Rules{
 		set:       set,
 		matcher:   m,
