@@ -1,0 +1,67 @@
+package match
+
+// isAlnum reports whether b is an ASCII letter or digit.
+func isAlnum(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
+}
+
+// isWord reports whether b is a YARA word byte, [A-Za-z0-9_].
+func isWord(b byte) bool { return b == '_' || isAlnum(b) }
+
+// validAssertion reports whether a is one of the assertions the matcher
+// knows.
+func validAssertion(a Assertion) bool {
+	return a >= AssertBegin && a <= AssertLineEnd
+}
+
+// sideDependent reports whether a's meaning depends on whether it sits at
+// the start of the match (the ClamAV boundaries).
+func sideDependent(a Assertion) bool {
+	return a == AssertClamBoundary || a == AssertClamLineEnd || a == AssertClamNonAlnum
+}
+
+// assertAt evaluates the zero-width assertion a at position p of data.
+// atStart says whether p is the start of the match being built; only the
+// ClamAV assertions look at it (the byte before p at the start, the byte at
+// p elsewhere).
+func assertAt(a Assertion, data []byte, p int, atStart bool) bool {
+	switch a {
+	case AssertBegin:
+		return p == 0
+	case AssertEnd:
+		return p == len(data)
+	case AssertWordBoundary, AssertNotWordBoundary:
+		before := p > 0 && isWord(data[p-1])
+		after := p < len(data) && isWord(data[p])
+		return (before != after) == (a == AssertWordBoundary)
+	case AssertLineStart:
+		return p == 0 || data[p-1] == '\n'
+	case AssertLineEnd:
+		return p == len(data) || data[p] == '\n'
+	case AssertClamBoundary, AssertClamLineEnd, AssertClamNonAlnum:
+		var b byte
+		edge := false
+		if atStart {
+			if p == 0 {
+				edge = true
+			} else {
+				b = data[p-1]
+			}
+		} else {
+			if p >= len(data) {
+				edge = true
+			} else {
+				b = data[p]
+			}
+		}
+		switch a {
+		case AssertClamBoundary:
+			return edge || !isAlnum(b)
+		case AssertClamLineEnd:
+			return edge || b == '\r' || b == '\n'
+		default:
+			return !edge && !isAlnum(b)
+		}
+	}
+	return false
+}

@@ -1,0 +1,377 @@
+package match
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+const (
+	// blockSize is the unit of work between cancellation checks; all
+	// prefilter passes run over one block before the next, so the block
+	// stays in cache.
+	blockSize = 4 << 20
+	// parallelMin is the smallest input split among workers.
+	parallelMin = 4 << 20
+)
+
+// worker is the per-goroutine state of a scan: raw hits per segment (in
+// atom order, not yet sorted) and NFA scratch.
+type worker struct {
+	m       *Matcher
+	data    []byte
+	seg     [][]Hit
+	segTr   []bool
+	touched []int32
+	sc      nfaScratch
+}
+
+func (w *worker) reset(m *Matcher, data []byte) {
+	for _, s := range w.touched {
+		w.seg[s] = w.seg[s][:0]
+		w.segTr[s] = false
+	}
+	w.touched = w.touched[:0]
+	if len(w.seg) != len(m.segs) || w.m != m {
+		w.seg = make([][]Hit, len(m.segs))
+		w.segTr = make([]bool, len(m.segs))
+	}
+	w.m, w.data = m, data
+	w.sc.init(max(m.maxNodes, 1))
+}
+
+// added notes that segment s's raw hits grew from before, compacting the
+// buffer when it reaches twice the cap: the hits kept are those with the
+// smallest starts, which is exact because later compactions can only
+// replace them by smaller ones.
+func (w *worker) added(s int32, before int) {
+	hs := w.seg[s]
+	if before == 0 && len(hs) > 0 {
+		w.touched = append(w.touched, s)
+	}
+	if len(hs) >= 2*w.m.maxHits {
+		var cut bool
+		w.seg[s], cut = normalize(hs, w.m.maxHits)
+		w.segTr[s] = w.segTr[s] || cut
+	}
+}
+
+// verify checks atom a of segment s found at data[at:].
+func (w *worker) verify(ref aref, at int) {
+	s := &w.m.segs[ref.seg]
+	a := &s.atoms[ref.atom]
+	n := len(w.seg[ref.seg])
+	if s.fix != nil {
+		st := at - a.off
+		if !s.fix.match(w.data, st, s.first) {
+			return
+		}
+		w.seg[ref.seg] = append(w.seg[ref.seg], Hit{int64(st), int64(st + len(s.fix.items))})
+	} else {
+		end := s.prog.forward(w.data, a.sk, at+len(a.cls), -1, s.first, &w.sc, ref.seg)
+		if end < 0 {
+			return
+		}
+		w.seg[ref.seg] = s.prog.backward(w.data, a.s0, at, end, s.first, &w.sc, ref.seg, w.seg[ref.seg])
+	}
+	w.added(ref.seg, n)
+}
+
+func (w *worker) candidates(g *group, key uint32, at int) {
+	for _, r := range g.lookup(key) {
+		w.verify(r, at)
+	}
+}
+
+// scanBlock finds every atom occurrence starting in [lo, hi) and tries
+// the atom-less segments at every start in [lo, hi).
+func (w *worker) scanBlock(lo, hi int) {
+	m, data := w.m, w.data
+	for l := 4; l >= 3; l-- {
+		if g := m.groups[l]; g != nil {
+			w.scanHashed(g, lo, hi)
+		}
+	}
+	if g := m.groups[2]; g != nil {
+		for i := lo; i < min(hi, len(data)-1); i++ {
+			k := uint32(binary.LittleEndian.Uint16(data[i:]))
+			if g.bits[k>>6]&(1<<(k&63)) != 0 {
+				w.candidates(g, k, i)
+			}
+		}
+	}
+	if g := m.groups[1]; g != nil {
+		for i := lo; i < min(hi, len(data)); i++ {
+			k := uint32(data[i])
+			if g.bits[k>>6]&(1<<(k&63)) != 0 {
+				w.candidates(g, k, i)
+			}
+		}
+	}
+	for _, id := range m.scanAll {
+		w.scanEvery(id, lo, hi)
+	}
+}
+
+// scanHashed is the hot loop for 3- and 4-byte atoms: one 8-byte load
+// serves four positions, each costing a multiply and a bit test with no
+// dependency between positions and one branch per four.
+func (w *worker) scanHashed(g *group, lo, hi int) {
+	data, bm := w.data, g.bm
+	mask := uint32(1)<<(8*g.length) - 1
+	if g.length == 4 {
+		mask = ^uint32(0)
+	}
+	hi = min(hi, len(data))
+	i := lo
+	if hi-lo >= 8 && lo >= 0 {
+		// Reslice so that the loop's loads are provably in range.
+		end := min(hi, len(data)-7)
+		d := data[:end+7]
+		for ; i+4 <= end; i += 4 {
+			x := binary.LittleEndian.Uint64(d[i : i+8])
+			h0 := bmHash(uint32(x) & mask)
+			h1 := bmHash(uint32(x>>8) & mask)
+			h2 := bmHash(uint32(x>>16) & mask)
+			h3 := bmHash(uint32(x>>24) & mask)
+			if (bm[h0>>6]>>(h0&63)|bm[h1>>6]>>(h1&63)|bm[h2>>6]>>(h2&63)|bm[h3>>6]>>(h3&63))&1 != 0 {
+				w.probe(g, i, 4)
+			}
+		}
+	}
+	for ; i < hi && i+g.length <= len(data); i++ {
+		var k uint32
+		for j := range g.length {
+			k |= uint32(data[i+j]) << (8 * j)
+		}
+		h := bmHash(k)
+		if bm[h>>6]>>(h&63)&1 != 0 {
+			w.candidates(g, k, i)
+		}
+	}
+}
+
+// scanEvery tries segment id at every start in [lo, hi).
+func (w *worker) scanEvery(id int32, lo, hi int) {
+	s := &w.m.segs[id]
+	data := w.data
+	for st := lo; st < hi && st <= len(data); st++ {
+		if !s.nullable && (st == len(data) || !s.fb.Has(data[st])) {
+			continue
+		}
+		n := len(w.seg[id])
+		if s.fix != nil {
+			if !s.fix.match(data, st, s.first) {
+				continue
+			}
+			w.seg[id] = append(w.seg[id], Hit{int64(st), int64(st + len(s.fix.items))})
+		} else {
+			end := s.prog.forward(data, s.prog.start, st, st, s.first, &w.sc, id)
+			if end < 0 {
+				continue
+			}
+			w.seg[id] = append(w.seg[id], Hit{int64(st), int64(end)})
+		}
+		w.added(id, n)
+	}
+}
+
+// run scans starts [lo, hi) block by block, checking ctx between blocks.
+func (w *worker) run(ctx context.Context, lo, hi int) error {
+	for b := lo; b < hi; b += w.m.block {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("match: scan cancelled at offset %d: %w", b, err)
+		}
+		w.scanBlock(b, min(b+w.m.block, hi))
+	}
+	return nil
+}
+
+// Scan finds every hit of every pattern in data and stores them in h
+// (which it resets first). With workers > 1 and large data the atom search
+// is split into that many chunks searched in parallel; verification always
+// sees the whole data, so results do not depend on workers. Scan is safe to
+// call concurrently on one Matcher with different Hits. On error (ctx done)
+// h holds no usable result.
+func (m *Matcher) Scan(ctx context.Context, data []byte, workers int, h *Hits) error {
+	h.Reset()
+	if len(h.pats) != len(m.pats) {
+		h.pats = make([][]Hit, len(m.pats))
+		h.trunc = make([]bool, len(m.pats))
+	}
+	if len(h.segHits) != len(m.segs) {
+		h.segHits = make([][]Hit, len(m.segs))
+		h.segTr = make([]bool, len(m.segs))
+	}
+	if workers < 1 || len(data) < m.minParallel {
+		workers = 1
+	}
+	for len(h.workers) < workers {
+		h.workers = append(h.workers, &worker{})
+	}
+	ws := h.workers[:workers]
+	for _, w := range ws {
+		w.reset(m, data)
+	}
+	// Starts run over 0..len(data) inclusive: a pattern that matches the
+	// empty string matches at the very end too.
+	total := len(data) + 1
+	if workers == 1 {
+		if err := ws[0].run(ctx, 0, total); err != nil {
+			return err
+		}
+	} else {
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		chunk := (total + workers - 1) / workers
+		for i, w := range ws {
+			lo, hi := i*chunk, min((i+1)*chunk, total)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = w.run(ctx, lo, hi)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return m.collect(ctx, h, ws)
+}
+
+// collect merges the workers' raw segment hits, searches the dependent
+// segments near their neighbours' hits, and chains segments into pattern
+// hits.
+func (m *Matcher) collect(ctx context.Context, h *Hits, ws []*worker) error {
+	w0 := ws[0]
+	for _, w := range ws[1:] {
+		for _, s := range w.touched {
+			n := len(w0.seg[s])
+			w0.seg[s] = append(w0.seg[s], w.seg[s]...)
+			w0.segTr[s] = w0.segTr[s] || w.segTr[s]
+			w0.added(s, n)
+		}
+	}
+	pats := h.patScratch[:0]
+	for _, s := range w0.touched {
+		m.normalizeSeg(h, w0, s)
+		pats = append(pats, m.segs[s].pat)
+	}
+	slices.Sort(pats)
+	pats = slices.Compact(pats)
+	h.patScratch = pats
+	for i, p := range pats {
+		pi := &m.pats[p]
+		if i%64 == 63 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("match: scan cancelled while chaining: %w", err)
+			}
+		}
+		if len(pi.segs) == 1 {
+			s := pi.segs[0]
+			h.pats[p], h.trunc[p] = w0.seg[s], h.segTr[s]
+		} else {
+			out, tr, ok := m.chainPattern(h, w0, pi)
+			if !ok {
+				continue
+			}
+			var cut bool
+			h.pats[p], cut = normalize(out, m.maxHits)
+			h.trunc[p] = tr || cut
+		}
+		if len(h.pats[p]) > 0 {
+			h.matched = append(h.matched, int(p))
+		}
+	}
+	return nil
+}
+
+func (m *Matcher) normalizeSeg(h *Hits, w0 *worker, s int32) {
+	var cut bool
+	w0.seg[s], cut = normalize(w0.seg[s], m.maxHits)
+	h.segTr[s] = w0.segTr[s] || cut
+}
+
+// chainPattern resolves a split pattern: it gives up unless every
+// independently searched segment has hits, searches each dependent segment
+// only at the starts its neighbours allow, and chains the results.
+func (m *Matcher) chainPattern(h *Hits, w0 *worker, pi *patInfo) ([]Hit, bool, bool) {
+	for _, s := range pi.segs {
+		if !m.segs[s].dep && len(w0.seg[s]) == 0 {
+			return nil, false, false
+		}
+	}
+	segs := make([][]Hit, len(pi.segs))
+	tr := false
+	n := len(w0.data)
+	for j, s := range pi.segs {
+		seg := &m.segs[s]
+		if seg.dep {
+			// Allowed starts: after the previous segment's hits by
+			// the gap, and early enough for the next segment's last
+			// hit (when that one is known).
+			hi := n
+			if j+1 < len(pi.segs) && !m.segs[pi.segs[j+1]].dep {
+				next := w0.seg[pi.segs[j+1]]
+				hi = int(next[len(next)-1].Start-pi.gaps[j].min) - seg.minLen
+			}
+			before := len(w0.seg[s])
+			if j == 0 {
+				w0.scanEvery(s, 0, hi+1)
+			} else {
+				prev, g := segs[j-1], pi.gaps[j-1]
+				if g.max < 0 {
+					lo := prev[0].End
+					for _, x := range prev {
+						lo = min(lo, x.End)
+					}
+					w0.scanEvery(s, int(lo+g.min), hi+1)
+				} else {
+					// Bounded gap: prev has fixed length, so its
+					// ends are sorted; merge the windows.
+					lo, up := int64(-1), int64(-1)
+					for _, x := range prev {
+						a, b := x.End+g.min, x.End+g.max
+						if lo >= 0 && a <= up+1 {
+							up = max(up, b)
+							continue
+						}
+						if lo >= 0 {
+							w0.scanEvery(s, int(lo), min(int(up), hi)+1)
+						}
+						lo, up = a, b
+					}
+					w0.scanEvery(s, int(lo), min(int(up), hi)+1)
+				}
+			}
+			if before == 0 && len(w0.seg[s]) > 0 {
+				m.normalizeSeg(h, w0, s)
+			}
+		}
+		if len(w0.seg[s]) == 0 {
+			return nil, false, false
+		}
+		segs[j] = w0.seg[s]
+		tr = tr || h.segTr[s]
+	}
+	return h.chain(segs, pi.gaps, nil), tr, true
+}
+
+// probe checks the n positions from i one by one.
+func (w *worker) probe(g *group, i, n int) {
+	for j := i; j < i+n && j+g.length <= len(w.data); j++ {
+		var k uint32
+		for b := range g.length {
+			k |= uint32(w.data[j+b]) << (8 * b)
+		}
+		h := bmHash(k)
+		if g.bm[h>>6]>>(h&63)&1 != 0 {
+			w.candidates(g, k, j)
+		}
+	}
+}
