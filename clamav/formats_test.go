@@ -37,6 +37,7 @@ func TestNDBOffsets(t *testing.T) {
 		{"A:1:S2+16:616263", ir.Offset{Anchor: ir.AnchorSection, Section: 2, N: 16}},
 		{"A:1:S1+1,5:616263", ir.Offset{Anchor: ir.AnchorSection, Section: 1, N: 1, Shift: 5}},
 		{"A:1:SE1:616263", ir.Offset{Anchor: ir.AnchorInSection, Section: 1}},
+		{"A:1:SE1,4:616263", ir.Offset{Anchor: ir.AnchorInSection, Section: 1, Shift: 4}},
 		{"A:9:SL+8:616263", ir.Offset{Anchor: ir.AnchorLastSection, N: 8}},
 		{"A:1:VI:616263", ir.Offset{Anchor: ir.AnchorVersionInfo}},
 	}

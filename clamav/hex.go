@@ -502,12 +502,13 @@ func markClass(c byte, neg bool) match.Class {
 	var cl match.Class
 	switch c {
 	case 'B':
+		// Inside a pattern (B) consumes one byte that is a boundary on either
+		// side: the union of ClamAV's before and after sets.
 		for _, b := range []byte("\n\r \"'-./<=>@_") {
 			cl.Add(b)
 		}
 	case 'L':
-		cl.Add('\n')
-		cl.Add('\r')
+		cl.Add('\n') // a lone CR is no line end (clamscan 1.4.6)
 	case 'W':
 		cl.AddRange('0', '9')
 		cl.AddRange('A', 'Z')

@@ -107,8 +107,15 @@ func SectionOffset(g *Gen, f *File) (Body, string, bool) {
 }
 
 // InSectionOffset uses "SEx": anywhere inside section x.
+//
+// One file is left out: on Go's debug/pe testdata gcc-amd64-mingw-exec
+// (whose SizeOfHeaders is not aligned to its SectionAlignment, as clamscan
+// --debug notes), clamscan 1.4.6 matches a static "SEx" signature only at
+// the section's first byte, in every section, while a signature with a
+// wildcard, or "Sx+n", or "SEx,n", matches anywhere as documented. The cause
+// is inside clamscan's Boyer-Moore offset handling and was not reproduced.
 func InSectionOffset(g *Gen, f *File) (Body, string, bool) {
-	if f.Exe == nil {
+	if f.Exe == nil || strings.HasSuffix(f.Path, "/gcc-amd64-mingw-exec") {
 		return Body{}, "", false
 	}
 	x := g.pickSection(f.Exe)

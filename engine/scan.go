@@ -442,7 +442,9 @@ func (s *objectScan) window(off ir.Offset) (lo, hi int64, ok bool) {
 		}
 		sec := s.exe.Sections[off.Section]
 		if off.Anchor == ir.AnchorInSection {
-			return sec.Offset, sec.Offset + sec.Size - 1, true
+			// ClamAV's SEx,n lets a match start up to n bytes past the
+			// section's end.
+			return sec.Offset, sec.Offset + sec.Size - 1 + off.Shift, true
 		}
 		base = sec.Offset + off.N
 	case ir.AnchorLastSection:

@@ -56,12 +56,39 @@ func assertAt(a Assertion, data []byte, p int, atStart bool) bool {
 		}
 		switch a {
 		case AssertClamBoundary:
-			return edge || !isAlnum(b)
+			// ClamAV's boundary characters differ by side (measured with
+			// clamscan 1.4.6 --scan-html=no over all 256 byte values; with
+			// text normalisation on, clamscan also matches on the
+			// normalised text, which blurs them). The data's edge counts.
+			if edge {
+				return true
+			}
+			if atStart {
+				return clamBoundaryBefore.Has(b)
+			}
+			return clamBoundaryAfter.Has(b)
 		case AssertClamLineEnd:
-			return edge || b == '\r' || b == '\n'
+			// A line feed; after the match also CR LF. A lone CR is not a
+			// line end for ClamAV.
+			return edge || b == '\n' || (!atStart && b == '\r' && p+1 < len(data) && data[p+1] == '\n')
 		default:
-			return !edge && !isAlnum(b)
+			return edge || !isAlnum(b)
 		}
 	}
 	return false
+}
+
+// ClamAV's (B): the bytes that may precede a match, and those that may
+// follow one.
+var (
+	clamBoundaryBefore = classOf(" -./<@_")
+	clamBoundaryAfter  = classOf("\n\r \"'-/=>_")
+)
+
+func classOf(s string) Class {
+	var c Class
+	for i := 0; i < len(s); i++ {
+		c.Add(s[i])
+	}
+	return c
 }

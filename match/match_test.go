@@ -40,9 +40,9 @@ var matchTests = []struct {
 	{"alt short", "(41|4243)", "ABCA", "0:1 1:3 3:4"},
 	{"boundary left", "(B) 'abc'", "abc xabc -abc", "0:3 10:13"},
 	{"boundary right", "'abc' (B)", "abc abcx abc-abc", "0:3 9:12 13:16"},
-	{"line end", "'abc' (L)", "abc\nabcx abc\r", "0:3 9:12"},
+	{"line end", "'abc' (L)", "abc\nabcx abc\r abc\r\nabc", "0:3 14:17 19:22"}, // LF, CR LF or the edge; a lone CR is not a line end
 	{"line end left", "(L) 'abc'", "abc\nabc abc", "0:3 4:7"},
-	{"nonalnum", "(W) 'abc' (W)", "abc -abc- abc", "5:8"},
+	{"nonalnum", "(W) 'abc' (W)", "abc -abc- abcx", "0:3 5:8"}, // the data's edge counts, as in clamscan
 	{"yara begin", "^ 'abc'", "abcabc", "0:3"},
 	{"yara end", "'abc' $", "abcabc", "3:6"},
 	{"word boundary", `\b 'ab' \b`, "ab xab ab_ ab", "0:2 11:13"},

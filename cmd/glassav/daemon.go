@@ -116,11 +116,37 @@ func daemon(ctx context.Context, c *daemonConfig, stderr io.Writer) error {
 		logger.Printf("glassav does not fork into the background: staying in the foreground")
 	}
 
+	// Sockets first: clients that connect while the databases load wait
+	// in the listen queue instead of failing.
+	listeners, err := clamd.SystemdListeners()
+	if err != nil {
+		return err
+	}
+	if len(listeners) > 0 {
+		logger.Printf("Received %d file descriptor(s) from systemd.", len(listeners))
+	} else if listeners, err = clamd.Listen(cfg); err != nil {
+		return err
+	}
+	if len(listeners) == 0 && c.httpAddr == "" {
+		return errors.New("no socket to listen on: set LocalSocket or TCPSocket in the configuration, or --http")
+	}
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for _, l := range listeners {
+		logger.Printf("Listening on %s %s", l.Addr().Network(), l.Addr())
+	}
 	paths := c.databases
 	if len(paths) == 0 && cfg.DatabaseDirectory != "" {
 		paths = []string{cfg.DatabaseDirectory}
 	}
-	logger.Printf("Reading databases from %s", strings.Join(paths, " "))
+	if len(paths) > 0 {
+		logger.Printf("Reading databases from %s", strings.Join(paths, " "))
+	} else {
+		logger.Printf("Reading the default databases")
+	}
 	db, err := clamd.NewDatabase(ctx, clamd.EngineLoader(paths, cfg.DetectPUA))
 	if err != nil {
 		return fmt.Errorf("loading databases: %w", err)
@@ -137,21 +163,6 @@ func daemon(ctx context.Context, c *daemonConfig, stderr io.Writer) error {
 	metrics := clamd.NewMetrics(db)
 	srv := clamd.NewServer(cfg, db, clamd.Options{Version: version, Log: logger, Metrics: metrics, CacheEntries: c.cache})
 
-	listeners, err := clamd.SystemdListeners()
-	if err != nil {
-		return err
-	}
-	if len(listeners) > 0 {
-		logger.Printf("Received %d file descriptor(s) from systemd.", len(listeners))
-	} else if listeners, err = clamd.Listen(cfg); err != nil {
-		return err
-	}
-	if len(listeners) == 0 && c.httpAddr == "" {
-		return errors.New("no socket to listen on: set LocalSocket or TCPSocket in the configuration, or --http")
-	}
-	for _, l := range listeners {
-		logger.Printf("Listening on %s %s", l.Addr().Network(), l.Addr())
-	}
 	var hs *http.Server
 	var hl net.Listener
 	if c.httpAddr != "" {
