@@ -11,7 +11,6 @@ import (
 // checks (exit code, minimum hits) still fail. DIFFTEST_STRICT=1 fails them
 // too. Remove an entry once its subtest logs no difference.
 var knownGaps = map[string]string{
-	"TestFeatures/ndb/hex/boundary": "(B) accepts '(' before a word; ClamAV's boundary set does not",
 }
 
 // tolerated reports whether t's differences are a known gap, logging why.
