@@ -10,8 +10,7 @@ import (
 // failed, so that CI stays usable while the gap is open; clamscan's own
 // checks (exit code, minimum hits) still fail. DIFFTEST_STRICT=1 fails them
 // too. Remove an entry once its subtest logs no difference.
-var knownGaps = map[string]string{
-}
+var knownGaps = map[string]string{}
 
 // tolerated reports whether t's differences are a known gap, logging why.
 func tolerated(t *testing.T) bool {
