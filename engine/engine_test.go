@@ -173,3 +173,38 @@ func BenchmarkScanBuiltin(b *testing.B) {
 		}
 	}
 }
+
+// TestFTMTypes checks that .ftm entries reach type detection: a made-up
+// magic turns a file into CL_TYPE_ELF, so a target-6 signature applies.
+func TestFTMTypes(t *testing.T) {
+	dir := t.TempDir()
+	ftm := dir + "/x.ftm"
+	ndb := dir + "/x.ndb"
+	// magictype 0: literal "GLASSAVX" at offset 0 → CL_TYPE_ELF.
+	if err := os.WriteFile(ftm, []byte("0:0:474c415353415658:Test magic:CL_TYPE_ANY:CL_TYPE_ELF\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ndb, []byte("ElfOnly:6:*:4d41524b4552\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("GLASSAVX some text MARKER more text")
+	for _, tt := range []struct {
+		dbs  []string
+		want string
+	}{
+		{[]string{ndb}, ""},
+		{[]string{ftm, ndb}, "ElfOnly.UNOFFICIAL"},
+	} {
+		r, err := Load(context.Background(), LoadOptions{Paths: tt.dbs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Scan(context.Background(), &Object{Data: data}, ScanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(res.Matches); got != tt.want {
+			t.Errorf("databases %v: got %q (type %v), want %q", tt.dbs, got, res.Type, tt.want)
+		}
+	}
+}

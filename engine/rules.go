@@ -33,7 +33,12 @@ type Rules struct {
 // Compile builds Rules from a loaded intermediate form. The Set must not be
 // changed afterwards.
 func Compile(set *ir.Set) (*Rules, error) {
-	return compile(set, filetype.NewDetector())
+	det := filetype.NewDetector()
+	if len(set.FileTypes) > 0 {
+		// .ftm entries (daily.ftm) extend or override the built-in magic.
+		det = det.WithMagic(set.FileTypes)
+	}
+	return compile(set, det)
 }
 
 func compile(set *ir.Set, det *filetype.Detector) (*Rules, error) {

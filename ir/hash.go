@@ -55,7 +55,10 @@ type rec[D comparable] struct {
 // digest once sorted (digests are uniformly distributed, which makes the
 // sort a cheap radix pass; the size is checked after the digest matched).
 type table[D comparable] struct {
-	recs  [3][]rec[D] // by HashKind
+	// recs holds the signatures by kind and by the digest's first byte:
+	// digests are uniformly distributed, so the buckets fill evenly and
+	// sorting them is 256 small independent sorts, with no pass over all.
+	recs  [3][256][]rec[D]
 	sizes [3]sizeSet
 	key   func(d *D) (hi, lo uint64)
 }
@@ -98,37 +101,40 @@ func (s *sizeSet) has(size uint32) bool {
 }
 
 func (t *table[D]) add(kind HashKind, size, ref uint32, d D) {
-	t.recs[kind] = append(t.recs[kind], rec[D]{size: size, ref: ref, d: d})
+	hi, _ := t.key(&d)
+	b := &t.recs[kind][hi>>56]
+	*b = append(*b, rec[D]{size: size, ref: ref, d: d})
+	t.sizes[kind].add(size)
 }
 
-func (t *table[D]) sort() {
-	for k := range t.recs {
-		for _, r := range t.recs[k] {
-			t.sizes[k].add(r.size)
-		}
-		radixSort(t.recs[k], t.key)
+// reserve makes room for about n more records of kind, spread over the
+// buckets as uniformly distributed digests will be.
+func (t *table[D]) reserve(kind HashKind, n int) {
+	per := n/256 + n/256/16 + 16
+	for b := range t.recs[kind] {
+		t.recs[kind][b] = slices.Grow(t.recs[kind][b], per)
 	}
 }
 
-// radixSort orders rs by digest (then size): in-place most-significant-byte
-// radix passes on the digest's leading bytes, which are uniformly
-// distributed, until buckets are small enough for an insertion sort. The two
-// halves of the first pass's buckets are finished in parallel.
-func radixSort[D comparable](rs []rec[D], key func(d *D) (hi, lo uint64)) {
-	starts := radixPass(rs, key, 0)
+func (t *table[D]) sort() {
 	var wg sync.WaitGroup
 	for half := range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for b := half * 128; b < half*128+128; b++ {
-				radixRec(rs[starts[b]:starts[b+1]], key, 1)
+			for k := range t.recs {
+				for b := half * 128; b < half*128+128; b++ {
+					radixRec(t.recs[k][b], t.key, 1)
+				}
 			}
 		}()
 	}
 	wg.Wait()
 }
 
+// radixRec orders rs by digest (then size, then load order): in-place
+// most-significant-byte radix passes from byte level on, until buckets are
+// small enough for an insertion sort.
 func radixRec[D comparable](rs []rec[D], key func(d *D) (hi, lo uint64), level int) {
 	if len(rs) <= 32 || level == 8 {
 		insertionSort(rs, key)
@@ -198,8 +204,8 @@ func insertionSort[D comparable](rs []rec[D], key func(d *D) (hi, lo uint64)) {
 }
 
 func (t *table[D]) lookup(kind HashKind, d *D, size uint32, fn func(ref, size uint32)) {
-	rs := t.recs[kind]
 	hi, lo := t.key(d)
+	rs := t.recs[kind][hi>>56]
 	i := sort.Search(len(rs), func(i int) bool {
 		h, l := t.key(&rs[i].d)
 		return h > hi || (h == hi && l >= lo)
@@ -290,11 +296,11 @@ func (t *HashTable) BeginFile(path, file string, length int64, nameField int, fl
 func (t *HashTable) Reserve(kind HashKind, digestLen, n int) {
 	switch digestLen {
 	case 16:
-		t.md5.recs[kind] = slices.Grow(t.md5.recs[kind], n)
+		t.md5.reserve(kind, n)
 	case 20:
-		t.sha1.recs[kind] = slices.Grow(t.sha1.recs[kind], n)
+		t.sha1.reserve(kind, n)
 	default:
-		t.sha256.recs[kind] = slices.Grow(t.sha256.recs[kind], n)
+		t.sha256.reserve(kind, n)
 	}
 }
 
@@ -457,17 +463,12 @@ func (t *HashTable) Merge(o *HashTable) {
 
 func mergeTable[D comparable](dst, src *table[D], base uint32) {
 	for k := range src.recs {
-		if len(dst.recs[k]) == 0 {
-			// Common case: adopt the slice, no copy.
-			for i := range src.recs[k] {
-				src.recs[k][i].ref += base
+		for b := range src.recs[k] {
+			for _, r := range src.recs[k][b] {
+				r.ref += base
+				dst.recs[k][b] = append(dst.recs[k][b], r)
+				dst.sizes[k].add(r.size)
 			}
-			dst.recs[k] = src.recs[k]
-			continue
-		}
-		for _, r := range src.recs[k] {
-			r.ref += base
-			dst.recs[k] = append(dst.recs[k], r)
 		}
 	}
 }
