@@ -59,50 +59,89 @@ func commonByte(b byte) bool {
 // expected hits. Exact rare bytes score most; letters with case folded,
 // nibble classes and frequent bytes less; many distinct bytes add, a run of
 // one frequent byte (00 00 00 00) is heavily penalised. It returns ok=false
-// when the classes are too wide to be an atom.
+// when the classes are too wide to be an atom. It is the reference for
+// bestIn, which scores all windows of a run incrementally.
 func quality(items []runItem) (q, n int, ok bool) {
-	n = 1
-	var seen Class
-	singles, same := 0, true
-	var first byte
-	for i := range items {
-		k := items[i].count
-		if k == 0 || k > maxAtomClass {
-			return 0, 0, false
-		}
-		n *= k
-		if n > maxAtomExpand {
-			return 0, 0, false
-		}
-		switch {
-		case k == 1:
-			b := items[i].single
-			if commonByte(b) {
-				q += 12
-			} else {
-				q += 20
+	w := bestIn(items, len(items))
+	if w.k != len(items) {
+		return 0, 0, false
+	}
+	return w.q, w.n, true
+}
+
+// itemScore is one position's share of an atom's quality.
+func itemScore(count int, single byte) int {
+	switch {
+	case count == 1 && commonByte(single):
+		return 12
+	case count == 1:
+		return 20
+	case count == 2:
+		return 16
+	}
+	return 8 - bits.Len(uint(count))
+}
+
+// window is a candidate atom: run positions i..i+k-1, quality q, n strings.
+// k == 0 means none.
+type window struct{ i, k, q, n int }
+
+// better reports whether w should replace v (as cover.better).
+func (w window) better(v window) bool {
+	return w.k > 0 && (v.k == 0 || w.q > v.q || w.q == v.q && w.n < v.n)
+}
+
+// bestIn returns the best window of run among those of at most maxK
+// positions, extending each start one position at a time so that every
+// window costs O(1) instead of a rescoring.
+func bestIn(run []runItem, maxK int) window {
+	var best window
+	for i := range run {
+		n, base, nd, singles := 1, 0, 0, 0
+		same := true
+		var first byte
+		var seen [maxAtomLen]byte
+		for k := 1; k <= maxK && k <= maxAtomLen && i+k <= len(run); k++ {
+			it := &run[i+k-1]
+			c := it.count
+			if c == 0 || c > maxAtomClass {
+				break
 			}
-			seen.Add(b)
-			singles++
-			if i == 0 {
-				first = b
-			} else if b != first {
+			n *= c
+			if n > maxAtomExpand {
+				break
+			}
+			base += it.score
+			if c == 1 {
+				b := it.single
+				dup := false
+				for _, x := range seen[:nd] {
+					dup = dup || x == b
+				}
+				if !dup {
+					seen[nd] = b
+					nd++
+				}
+				singles++
+				if k == 1 {
+					first = b
+				} else if b != first {
+					same = false
+				}
+			} else {
 				same = false
 			}
-		case k == 2:
-			q += 16
-			same = false
-		default:
-			q += 8 - bits.Len(uint(k))
-			same = false
+			q := base + 2*nd
+			if same && singles == k && k > 1 && commonByte(first) {
+				q -= 10 * k
+			}
+			q -= bits.Len(uint(n)) - 1
+			if w := (window{i, k, q, n}); w.better(best) {
+				best = w
+			}
 		}
 	}
-	q += 2 * seen.Count()
-	if same && singles == len(items) && commonByte(first) && len(items) > 1 {
-		q -= 10 * len(items)
-	}
-	q -= bits.Len(uint(n)) - 1
-	return q, n, true
+	return best
 }
 
 // lowest returns the smallest byte of a non-empty class.
@@ -118,47 +157,54 @@ func lowest(c Class) byte {
 // bestWindow returns the best single-atom cover taken from a run of byte
 // positions; end is the NFA node after the run's last byte.
 func bestWindow(run []runItem, end int32) *cover {
-	var best *cover
-	for i := range run {
-		for k := 1; k <= maxAtomLen && i+k <= len(run); k++ {
-			q, n, ok := quality(run[i : i+k])
-			if !ok {
-				break
-			}
-			if best != nil && (q < best.q || q == best.q && n >= best.n) {
-				continue
-			}
-			cls := make([]Class, k)
-			for j := range cls {
-				cls[j] = run[i+j].cls
-			}
-			sk := end
-			if i+k < len(run) {
-				sk = run[i+k].node
-			}
-			c := &cover{q: q, n: n, atoms: []atomCand{{cls: cls, s0: run[i].node, sk: sk, off: run[i].off}}}
-			if c.better(best) {
-				best = c
+	w := bestIn(run, maxAtomLen)
+	if w.k == 0 {
+		return nil
+	}
+	return &cover{q: w.q, n: w.n, atoms: []atomCand{w.atom(run, end, make([]Class, w.k))}}
+}
+
+// atom materialises window w of run into an atom, its classes stored in
+// cls (of length w.k).
+func (w window) atom(run []runItem, end int32, cls []Class) atomCand {
+	for j := range cls {
+		cls[j] = run[w.i+j].cls
+	}
+	sk := end
+	if w.i+w.k < len(run) {
+		sk = run[w.i+w.k].node
+	}
+	return atomCand{cls: cls, s0: run[w.i].node, sk: sk, off: run[w.i].off}
+}
+
+// appendKeys appends every byte string of the atom's classes, as a
+// little-endian key, to dst.
+func (a *atomCand) appendKeys(dst []uint32) []uint32 {
+	var buf [2][maxAtomExpand]uint32
+	cur, nxt := buf[0][:1], buf[1][:0]
+	cur[0] = 0
+	for i, c := range a.cls {
+		nxt = nxt[:0]
+		for wi, word := range c {
+			for ; word != 0; word &= word - 1 {
+				b := uint32(wi*64 + bits.TrailingZeros64(word))
+				for _, k := range cur {
+					if len(nxt) == maxAtomExpand {
+						break
+					}
+					nxt = append(nxt, k|b<<(8*i))
+				}
 			}
 		}
+		cur, nxt = nxt, cur
 	}
-	return best
+	return append(dst, cur...)
 }
 
 // expand calls f with every byte string of the atom's classes.
 func (a *atomCand) expand(f func(key uint32)) {
-	var rec func(i int, key uint32)
-	rec = func(i int, key uint32) {
-		if i == len(a.cls) {
-			f(key)
-			return
-		}
-		c := a.cls[i]
-		for b := 0; b < 256; b++ {
-			if c.Has(byte(b)) {
-				rec(i+1, key|uint32(b)<<(8*i))
-			}
-		}
+	var buf [maxAtomExpand]uint32
+	for _, k := range a.appendKeys(buf[:0]) {
+		f(k)
 	}
-	rec(0, 0)
 }

@@ -93,12 +93,14 @@ type runItem struct {
 	node   int32 // NFA node before the byte
 	cls    Class
 	count  int  // cls.Count()
+	score  int  // itemScore(count, single)
 	single byte // the byte, when count == 1
 	off    int  // bytes from the segment start, -1 when not fixed
 }
 
 func newRunItem(node int32, c Class, off int) runItem {
-	return runItem{node: node, cls: c, count: c.Count(), single: lowest(c), off: off}
+	k, b := c.Count(), lowest(c)
+	return runItem{node: node, cls: c, count: k, score: itemScore(k, b), single: b, off: off}
 }
 
 // compileElems adds the NFA for es starting at node from and returns its end

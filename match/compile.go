@@ -53,31 +53,47 @@ type segment struct {
 // Len returns the number of patterns.
 func (m *Matcher) Len() int { return len(m.pats) }
 
+// compiler holds Compile's scratch buffers, reused from pattern to pattern,
+// and the slabs the Matcher's small per-segment slices are carved from.
+type compiler struct {
+	es      []elem
+	run     []runItem
+	keys    []uint32
+	segIDs  slab[int32]
+	fixes   slab[fixedSeq]
+	items   slab[fixedItem]
+	atoms   slab[atomCand]
+	classes slab[Class]
+}
+
 // Compile builds a Matcher for pats; pattern i is pats[i].
 func Compile(pats []*Node, opt Options) (*Matcher, error) {
 	m := &Matcher{maxHits: opt.MaxHitsPerPattern, minParallel: parallelMin, block: blockSize}
 	if m.maxHits <= 0 {
 		m.maxHits = DefaultMaxHits
 	}
+	m.pats = make([]patInfo, 0, len(pats))
+	m.segs = make([]segment, 0, len(pats))
+	var c compiler
 	var entries [maxAtomLen + 1][]groupEntry
 	for i, n := range pats {
 		if err := validate(n, 0); err != nil {
 			return nil, fmt.Errorf("match: pattern %d: %w", i, err)
 		}
 		budget := maxNodesPerSegment
-		es := flatten(n, nil, true, &budget)
+		c.es = flatten(n, c.es[:0], true, &budget)
 		if budget < 0 {
 			return nil, fmt.Errorf("match: pattern %d: too large after repeat expansion", i)
 		}
-		parts, gaps := split(es)
-		pi := patInfo{gaps: gaps}
+		parts, gaps := split(c.es)
+		pi := patInfo{gaps: gaps, segs: c.segIDs.alloc(len(parts))}
 		base := int32(len(m.segs))
 		for j, part := range parts {
-			seg, err := newSegment(part, int32(i), j == 0)
+			seg, err := c.newSegment(part, int32(i), j == 0)
 			if err != nil {
 				return nil, fmt.Errorf("match: pattern %d: %w", i, err)
 			}
-			pi.segs = append(pi.segs, base+int32(j))
+			pi.segs[j] = base + int32(j)
 			m.maxNodes = max(m.maxNodes, seg.nodes)
 			m.segs = append(m.segs, seg)
 		}
@@ -93,9 +109,10 @@ func Compile(pats []*Node, opt Options) (*Matcher, error) {
 				for a := range seg.atoms {
 					ref := aref{seg: id, atom: int32(a)}
 					l := len(seg.atoms[a].cls)
-					seg.atoms[a].expand(func(key uint32) {
+					c.keys = seg.atoms[a].appendKeys(c.keys[:0])
+					for _, key := range c.keys {
 						entries[l] = append(entries[l], groupEntry{key: key, ref: ref})
-					})
+					}
 				}
 			}
 		}
@@ -146,21 +163,22 @@ func split(es []elem) ([][]elem, []gapSpec) {
 	return parts, specs
 }
 
-func newSegment(es []elem, pat int32, first bool) (segment, error) {
+func (c *compiler) newSegment(es []elem, pat int32, first bool) (segment, error) {
 	s := segment{pat: pat, first: first}
 	s.minLen, _ = elemLen(es)
-	if s.fix = newFixedSeq(es); s.fix != nil {
+	if s.fix = c.newFixedSeq(es); s.fix != nil {
 		// The fast path (most ClamAV bodies) needs no automaton: atoms
 		// come straight from the runs of byte classes.
 		s.nullable = true
-		var best *cover
-		var run []runItem
-		off := 0
+		var best window
+		var bestRun []runItem
+		run := c.run[:0]
+		begin, off := 0, 0
 		flush := func() {
-			if c := bestWindow(run, -1); c.better(best) {
-				best = c
+			if w := bestIn(run[begin:], maxAtomLen); w.better(best) {
+				best, bestRun = w, run[begin:]
 			}
-			run = run[:0]
+			begin = len(run)
 		}
 		for _, e := range es {
 			if e.kind == elemAssert {
@@ -174,8 +192,11 @@ func newSegment(es []elem, pat int32, first bool) (segment, error) {
 			off++
 		}
 		flush()
-		if best != nil {
-			s.atoms, s.q = best.atoms, best.q
+		c.run = run
+		if best.k > 0 {
+			s.atoms = c.atoms.alloc(1)
+			s.atoms[0] = best.atom(bestRun, -1, c.classes.alloc(best.k))
+			s.q = best.q
 		}
 		return s, nil
 	}

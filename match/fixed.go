@@ -38,9 +38,9 @@ func maskForm(c Class) (mask, val byte, ok bool) {
 	}
 	v0 := lowest(c)
 	var diff byte
-	for b := 0; b < 256; b++ {
-		if c.Has(byte(b)) {
-			diff |= byte(b) ^ v0
+	for i, w := range c {
+		for ; w != 0; w &= w - 1 {
+			diff |= byte(i*64+bits.TrailingZeros64(w)) ^ v0
 		}
 	}
 	if 1<<bits.OnesCount8(diff) != k {
@@ -51,22 +51,32 @@ func maskForm(c Class) (mask, val byte, ok bool) {
 
 // newFixedSeq builds the fast path for es, or returns nil if es has
 // anything but classes and assertions.
-func newFixedSeq(es []elem) *fixedSeq {
-	f := &fixedSeq{}
+func (c *compiler) newFixedSeq(es []elem) *fixedSeq {
+	n := 0
 	for _, e := range es {
 		switch e.kind {
 		case elemClass:
-			if m, v, ok := maskForm(e.cls); ok {
-				f.items = append(f.items, fixedItem{mask: m, val: v, cls: -1})
-			} else {
-				f.items = append(f.items, fixedItem{cls: int32(len(f.classes))})
-				f.classes = append(f.classes, e.cls)
-			}
+			n++
 		case elemAssert:
-			f.asserts = append(f.asserts, fixedAssert{off: len(f.items), as: e.as})
 		default:
 			return nil
 		}
+	}
+	f := &c.fixes.alloc(1)[0]
+	f.items = c.items.alloc(n)
+	i := 0
+	for _, e := range es {
+		if e.kind == elemAssert {
+			f.asserts = append(f.asserts, fixedAssert{off: i, as: e.as})
+			continue
+		}
+		if m, v, ok := maskForm(e.cls); ok {
+			f.items[i] = fixedItem{mask: m, val: v, cls: -1}
+		} else {
+			f.items[i] = fixedItem{cls: int32(len(f.classes))}
+			f.classes = append(f.classes, e.cls)
+		}
+		i++
 	}
 	return f
 }

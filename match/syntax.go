@@ -2,6 +2,7 @@ package match
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -63,13 +64,7 @@ func (c *Class) Negate() {
 
 // Count returns the number of bytes in the set.
 func (c *Class) Count() int {
-	n := 0
-	for _, w := range c {
-		for ; w != 0; w &= w - 1 {
-			n++
-		}
-	}
-	return n
+	return bits.OnesCount64(c[0]) + bits.OnesCount64(c[1]) + bits.OnesCount64(c[2]) + bits.OnesCount64(c[3])
 }
 
 // AnyByte returns the class of all 256 byte values.

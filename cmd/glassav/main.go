@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -36,6 +37,13 @@ func commands() []command {
 }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// A database load allocates a few large, long-lived tables and many
+		// short-lived parse trees. Collecting at 50% growth instead of 100%
+		// lowers peak RSS of a feed-sized load by a fifth at no measured
+		// cost in time (bench/load.sh); GOGC in the environment overrides.
+		debug.SetGCPercent(50)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
