@@ -273,13 +273,7 @@ func loadHashFile(ctx context.Context, set *ir.Set, path string, f hashFormat, o
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			type pending struct {
-				d    [32]byte
-				n    int
-				size int64
-				ref  uint32
-			}
-			batch := make([]pending, 0, 1<<16)
+			batch := make([]ir.HashRef, 0, 1<<16)
 			var buf [32]byte
 			for c := range chunks {
 				batch = batch[:0]
@@ -317,8 +311,8 @@ func loadHashFile(ctx context.Context, set *ir.Set, path string, f hashFormat, o
 						} else if ignoredHash(set, h.name, line) {
 							r.ignored++
 						} else {
-							p := pending{n: len(h.digest), size: h.size, ref: base + uint32(c.off) + uint32(lineStart)}
-							copy(p.d[:], h.digest)
+							p := ir.HashRef{Len: uint8(len(h.digest)), Size: h.size, Ref: base + uint32(c.off) + uint32(lineStart)}
+							copy(p.Digest[:], h.digest)
 							batch = append(batch, p)
 							r.loaded++
 						}
@@ -326,10 +320,8 @@ func loadHashFile(ctx context.Context, set *ir.Set, path string, f hashFormat, o
 					lineNo++
 				}
 				bp := c.data[:0]
+				set.Hashes.AddRefs(f.kind, batch)
 				mu.Lock()
-				for i := range batch {
-					set.Hashes.AddRef(f.kind, batch[i].d[:batch[i].n], batch[i].size, batch[i].ref)
-				}
 				total.loaded += r.loaded
 				total.skipped += r.skipped
 				total.ignored += r.ignored

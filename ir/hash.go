@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // AnySize is the size of a hash signature written with size '*'.
@@ -61,6 +62,21 @@ type table[D comparable] struct {
 	recs  [3][256][]rec[D]
 	sizes [3]sizeSet
 	key   func(d *D) (hi, lo uint64)
+
+	// locks guard recs buckets and sizes during AddRefs, which parallel
+	// loaders call concurrently.
+	locks   [3][256]sync.Mutex
+	sizesMu sync.Mutex
+}
+
+// addConcurrent appends one record under its bucket's lock; the caller
+// records the size.
+func (t *table[D]) addConcurrent(kind HashKind, size, ref uint32, d D) {
+	hi, _ := t.key(&d)
+	b := hi >> 56
+	t.locks[kind][b].Lock()
+	t.recs[kind][b] = append(t.recs[kind][b], rec[D]{size: size, ref: ref, d: d})
+	t.locks[kind][b].Unlock()
 }
 
 // sizeSet records which object sizes signatures exist for: a bitmap for
@@ -237,7 +253,7 @@ type HashTable struct {
 	sha256 table[[32]byte]
 	runs   []*nameRun // ordered by start
 	next   uint32     // first free reference
-	n      int
+	count  atomic.Int64
 }
 
 // NewHashTable returns an empty table.
@@ -316,11 +332,60 @@ func (t *HashTable) AddRef(kind HashKind, digest []byte, size int64, ref uint32)
 	default:
 		t.sha256.add(kind, sz, ref, [32]byte(digest))
 	}
-	t.n++
+	t.count.Add(1)
+}
+
+// HashRef is one signature for AddRefs.
+type HashRef struct {
+	Digest [32]byte
+	Len    uint8 // digest length: 16, 20 or 32
+	Size   int64
+	Ref    uint32
+}
+
+// AddRefs appends a batch of signatures whose names are found through their
+// references (see AddRef). Unlike the other methods, it may be called by
+// several goroutines at once, so a large database is loaded on all cores.
+func (t *HashTable) AddRefs(kind HashKind, batch []HashRef) {
+	var used [3]bool
+	for i := range batch {
+		h := &batch[i]
+		sz := storedSize(h.Size)
+		switch h.Len {
+		case 16:
+			t.md5.addConcurrent(kind, sz, h.Ref, [16]byte(h.Digest[:16]))
+			used[0] = true
+		case 20:
+			t.sha1.addConcurrent(kind, sz, h.Ref, [20]byte(h.Digest[:20]))
+			used[1] = true
+		default:
+			t.sha256.addConcurrent(kind, sz, h.Ref, h.Digest)
+			used[2] = true
+		}
+	}
+	record := func(mu *sync.Mutex, ss *sizeSet, n uint8) {
+		mu.Lock()
+		for i := range batch {
+			if batch[i].Len == n {
+				ss.add(storedSize(batch[i].Size))
+			}
+		}
+		mu.Unlock()
+	}
+	if used[0] {
+		record(&t.md5.sizesMu, &t.md5.sizes[kind], 16)
+	}
+	if used[1] {
+		record(&t.sha1.sizesMu, &t.sha1.sizes[kind], 20)
+	}
+	if used[2] {
+		record(&t.sha256.sizesMu, &t.sha256.sizes[kind], 32)
+	}
+	t.count.Add(int64(len(batch)))
 }
 
 // Len returns the number of signatures in the table.
-func (t *HashTable) Len() int { return t.n }
+func (t *HashTable) Len() int { return int(t.count.Load()) }
 
 // Sort orders the records for lookup. It must be called after the last Add
 // and before the first lookup; the table is read-only afterwards and safe for
@@ -458,7 +523,7 @@ func (t *HashTable) Merge(o *HashTable) {
 	mergeTable(&t.md5, &o.md5, base)
 	mergeTable(&t.sha1, &o.sha1, base)
 	mergeTable(&t.sha256, &o.sha256, base)
-	t.n += o.n
+	t.count.Add(o.count.Load())
 }
 
 func mergeTable[D comparable](dst, src *table[D], base uint32) {
