@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
@@ -57,6 +58,12 @@ type Config struct {
 
 	ExcludePath []*regexp.Regexp
 	VirusEvent  string
+
+	// TCPAllow, when not empty, lists the client networks the TCP socket
+	// serves; connections from elsewhere are closed unanswered. clamd has
+	// no such control; the option name is glassav's ("TCPAllow CIDR",
+	// repeatable).
+	TCPAllow []netip.Prefix
 
 	// Commands that can be turned off (clamd 1.5's options). A disabled
 	// command answers "COMMAND UNAVAILABLE".
@@ -117,6 +124,7 @@ const (
 	kMillis
 	kMode
 	kRegexp
+	kPrefix
 	kIgnored
 )
 
@@ -173,6 +181,7 @@ func (c *Config) options() map[string]struct {
 		"IdleTimeout":              secs(&c.IdleTimeout),
 		"SelfCheck":                secs(&c.SelfCheck),
 		"ExcludePath":              {kRegexp, func(v any) { c.ExcludePath = append(c.ExcludePath, v.(*regexp.Regexp)) }},
+		"TCPAllow":                 {kPrefix, func(v any) { c.TCPAllow = append(c.TCPAllow, v.(netip.Prefix)) }},
 		"VirusEvent":               str(&c.VirusEvent),
 		"EnableShutdownCommand":    boo(&c.EnableShutdownCommand),
 		"EnableReloadCommand":      boo(&c.EnableReloadCommand),
@@ -325,6 +334,8 @@ func parseValue(k optionKind, s string) (any, error) {
 			return nil, err
 		}
 		return re, nil
+	case kPrefix:
+		return ParsePrefix(s)
 	}
 	return nil, fmt.Errorf("internal: option kind %d", k)
 }
@@ -370,4 +381,18 @@ func (c *Config) check() error {
 		c.MaxRecursion = 100
 	}
 	return nil
+}
+
+// ParsePrefix parses a network ("127.0.0.0/8", "::1/128") or a single
+// address, for address allow-lists.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		ip, ierr := netip.ParseAddr(s)
+		if ierr != nil {
+			return netip.Prefix{}, fmt.Errorf("bad network %q: want an address or CIDR", s)
+		}
+		p = netip.PrefixFrom(ip, ip.BitLen())
+	}
+	return p.Masked(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -128,12 +129,40 @@ func (s *Server) Serve(l net.Listener) error {
 			return fmt.Errorf("clamd: accept: %w", err)
 		}
 		delay = 0
+		if !s.admitted(c) {
+			s.log.Printf("connection from %s refused: not in TCPAllow", c.RemoteAddr())
+			c.Close()
+			continue
+		}
 		if !s.track(c) {
 			c.Close()
 			return ErrServerClosed
 		}
 		go s.serveConn(c)
 	}
+}
+
+// admitted applies the TCP allow-list; unix-socket clients are always
+// admitted (the socket's file mode guards them).
+func (s *Server) admitted(c net.Conn) bool {
+	if len(s.cfg.TCPAllow) == 0 {
+		return true
+	}
+	a, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return true
+	}
+	ip, ok := netip.AddrFromSlice(a.IP)
+	if !ok {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.cfg.TCPAllow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // isTemporary reports accept errors worth retrying: too many open files

@@ -9,7 +9,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -29,6 +28,7 @@ type daemonConfig struct {
 	tlsKey     string
 	tokenFile  string
 	allow      []string
+	tcpAllow   []string
 	cache      int
 	help       bool
 }
@@ -44,6 +44,7 @@ func (c *daemonConfig) options() options {
 		{long: "tls-key", arg: "FILE", set: stringVar(&c.tlsKey), help: "the certificate's private key (PEM)"},
 		{long: "http-token-file", arg: "FILE", set: stringVar(&c.tokenFile), help: "require 'Authorization: Bearer <token>' with the token in FILE"},
 		{long: "http-allow", arg: "CIDR", set: listVar(&c.allow), help: "serve HTTP clients from CIDR only (repeatable)"},
+		{long: "tcp-allow", arg: "CIDR", set: listVar(&c.tcpAllow), help: "serve clamd TCP clients from CIDR only (repeatable; also TCPAllow in the config file)"},
 		{long: "cache", arg: "N", set: countVar(&c.cache, 1<<24), help: "remember N stream verdicts by SHA-256 and rule generation (default 4096; 0: off)"},
 	}
 }
@@ -99,6 +100,13 @@ func daemon(ctx context.Context, c *daemonConfig, stderr io.Writer) error {
 	httpOpt, err := c.httpOptions()
 	if err != nil {
 		return err
+	}
+	for _, a := range c.tcpAllow {
+		p, err := clamd.ParsePrefix(a)
+		if err != nil {
+			return fmt.Errorf("--tcp-allow: %w", err)
+		}
+		cfg.TCPAllow = append(cfg.TCPAllow, p)
 	}
 
 	lw := &logWriter{path: cfg.LogFile, stderr: stderr, stamp: cfg.LogTime}
@@ -273,15 +281,11 @@ func (c *daemonConfig) httpOptions() (clamd.HTTPOptions, error) {
 		}
 	}
 	for _, a := range c.allow {
-		p, err := netip.ParsePrefix(a)
+		p, err := clamd.ParsePrefix(a)
 		if err != nil {
-			ip, ierr := netip.ParseAddr(a)
-			if ierr != nil {
-				return o, fmt.Errorf("--http-allow: %w", err)
-			}
-			p = netip.PrefixFrom(ip, ip.BitLen())
+			return o, fmt.Errorf("--http-allow: %w", err)
 		}
-		o.Allow = append(o.Allow, p.Masked())
+		o.Allow = append(o.Allow, p)
 	}
 	return o, nil
 }
