@@ -45,37 +45,29 @@ func (c *cover) union(d *cover) *cover {
 	return u
 }
 
-// commonByte reports whether b is frequent in real files (padding, spaces,
-// int3, nop, line ends), which makes atoms of it hit often.
-func commonByte(b byte) bool {
-	switch b {
-	case 0x00, 0xff, 0xcc, 0x20, 0x90, 0x0a, 0x0d:
-		return true
-	}
-	return false
-}
+// commonBytes are the bytes frequent in real files (padding, spaces, int3,
+// nop, line ends), which make atoms of them hit often. Read only.
+var commonBytes = Class{1<<0x00 | 1<<0x0a | 1<<0x0d | 1<<0x20, 0, 1 << (0x90 - 0x80), 1<<(0xcc-0xc0) | 1<<(0xff-0xc0)}
 
-// quality scores an atom made of these run positions; higher means fewer
-// expected hits. Exact rare bytes score most; letters with case folded,
+// commonByte reports whether b is in commonBytes.
+func commonByte(b byte) bool { return commonBytes.Has(b) }
+
+// An atom's quality is higher when it is expected to hit less often: exact
+// rare bytes score most; lower-case letters, letters with case folded,
 // nibble classes and frequent bytes less; many distinct bytes add, a run of
-// one frequent byte (00 00 00 00) is heavily penalised. It returns ok=false
-// when the classes are too wide to be an atom. It is the reference for
-// bestIn, which scores all windows of a run incrementally.
-func quality(items []runItem) (q, n int, ok bool) {
-	w := bestIn(items, len(items))
-	if w.k != len(items) {
-		return 0, 0, false
-	}
-	return w.q, w.n, true
-}
+// one frequent byte (00 00 00 00) is heavily penalised. Positions whose
+// classes are too wide cannot be in an atom. bestIn computes it.
 
-// itemScore is one position's share of an atom's quality.
+// itemScore is one position's share of an atom's quality. Lower-case
+// letters score less than other exact bytes: they fill every text, so an
+// atom spelled of them ("echo", "prin") hits in every script and library
+// and is usually shared by many patterns.
 func itemScore(count int, single byte) int {
 	switch {
-	case count == 1 && commonByte(single):
-		return 12
+	case count == 1 && 'a' <= single && single <= 'z':
+		return 16
 	case count == 1:
-		return 20
+		return 20 - 8*int(commonBytes[single>>6]>>(single&63)&1)
 	case count == 2:
 		return 16
 	}
@@ -94,7 +86,7 @@ func (w window) better(v window) bool {
 // bestIn returns the best window of run among those of at most maxK
 // positions, extending each start one position at a time so that every
 // window costs O(1) instead of a rescoring.
-func bestIn(run []runItem, maxK int) window {
+func bestIn[T runItem | elem](run []T, maxK int) window {
 	var best window
 	for i := range run {
 		n, base, nd, singles := 1, 0, 0, 0
@@ -102,8 +94,7 @@ func bestIn(run []runItem, maxK int) window {
 		var first byte
 		var seen [maxAtomLen]byte
 		for k := 1; k <= maxK && k <= maxAtomLen && i+k <= len(run); k++ {
-			it := &run[i+k-1]
-			c := it.count
+			c, b := itemOf(&run[i+k-1])
 			if c == 0 || c > maxAtomClass {
 				break
 			}
@@ -111,9 +102,8 @@ func bestIn(run []runItem, maxK int) window {
 			if n > maxAtomExpand {
 				break
 			}
-			base += it.score
+			base += itemScore(c, b)
 			if c == 1 {
-				b := it.single
 				dup := false
 				for _, x := range seen[:nd] {
 					dup = dup || x == b
@@ -138,11 +128,30 @@ func bestIn(run []runItem, maxK int) window {
 			q -= bits.Len(uint(n)) - 1
 			if w := (window{i, k, q, n}); w.better(best) {
 				best = w
+				if q == maxQuality && n == 1 {
+					// Nothing can beat it (nor tie with fewer strings).
+					return best
+				}
 			}
 		}
 	}
 	return best
 }
+
+// itemOf returns the class size and smallest byte of a run position.
+func itemOf[T runItem | elem](x *T) (count int, single byte) {
+	switch x := any(x).(type) {
+	case *runItem:
+		return int(x.count), x.single
+	case *elem:
+		return int(x.count), x.single
+	}
+	return 0, 0
+}
+
+// maxQuality is the highest quality an atom can have: maxAtomLen distinct
+// rare exact bytes.
+const maxQuality = maxAtomLen * (20 + 2)
 
 // lowest returns the smallest byte of a non-empty class.
 func lowest(c Class) byte {
@@ -156,25 +165,25 @@ func lowest(c Class) byte {
 
 // bestWindow returns the best single-atom cover taken from a run of byte
 // positions; end is the NFA node after the run's last byte.
-func bestWindow(run []runItem, end int32) *cover {
+func bestWindow(run []runItem, es []elem, r *elemRefs, end int32) *cover {
 	w := bestIn(run, maxAtomLen)
 	if w.k == 0 {
 		return nil
 	}
-	return &cover{q: w.q, n: w.n, atoms: []atomCand{w.atom(run, end, make([]Class, w.k))}}
+	return &cover{q: w.q, n: w.n, atoms: []atomCand{w.atom(run, es, r, end, make([]Class, w.k))}}
 }
 
-// atom materialises window w of run into an atom, its classes stored in
-// cls (of length w.k).
-func (w window) atom(run []runItem, end int32, cls []Class) atomCand {
+// atom materialises window w of run (whose items index es) into an atom,
+// its classes stored in cls (of length w.k).
+func (w window) atom(run []runItem, es []elem, r *elemRefs, end int32, cls []Class) atomCand {
 	for j := range cls {
-		cls[j] = run[w.i+j].cls
+		cls[j] = es[run[w.i+j].ei].class(r)
 	}
 	sk := end
 	if w.i+w.k < len(run) {
 		sk = run[w.i+w.k].node
 	}
-	return atomCand{cls: cls, s0: run[w.i].node, sk: sk, off: run[w.i].off}
+	return atomCand{cls: cls, s0: run[w.i].node, sk: sk, off: int(run[w.i].off)}
 }
 
 // appendKeys appends every byte string of the atom's classes, as a
@@ -199,12 +208,4 @@ func (a *atomCand) appendKeys(dst []uint32) []uint32 {
 		cur, nxt = nxt, cur
 	}
 	return append(dst, cur...)
-}
-
-// expand calls f with every byte string of the atom's classes.
-func (a *atomCand) expand(f func(key uint32)) {
-	var buf [maxAtomExpand]uint32
-	for _, k := range a.appendKeys(buf[:0]) {
-		f(k)
-	}
 }

@@ -14,10 +14,11 @@ type builder struct {
 	budget   int // flatten budget for nested repeats
 	sided    bool
 	err      error
+	refs     *elemRefs
 }
 
-func newBuilder() *builder {
-	return &builder{classIdx: make(map[Class]int32), budget: maxNodesPerSegment}
+func newBuilder(refs *elemRefs) *builder {
+	return &builder{classIdx: make(map[Class]int32), budget: maxNodesPerSegment, refs: refs}
 }
 
 func (b *builder) node() int32 {
@@ -90,17 +91,15 @@ func (b *builder) finish(start, accept int32) prog {
 
 // runItem is one byte position of a run of consecutive class elements.
 type runItem struct {
+	ei     int32 // index of the element in the run's elements
 	node   int32 // NFA node before the byte
-	cls    Class
-	count  int  // cls.Count()
-	score  int  // itemScore(count, single)
-	single byte // the byte, when count == 1
-	off    int  // bytes from the segment start, -1 when not fixed
+	off    int32 // bytes from the segment start, -1 when not fixed
+	count  int32 // cls.Count()
+	single byte  // the byte, when count == 1
 }
 
-func newRunItem(node int32, c Class, off int) runItem {
-	k, b := c.Count(), lowest(c)
-	return runItem{node: node, cls: c, count: k, score: itemScore(k, b), single: b, off: off}
+func newRunItem(node int32, ei int, e *elem, off int) runItem {
+	return runItem{ei: int32(ei), node: node, off: int32(off), count: int32(e.count), single: e.single}
 }
 
 // compileElems adds the NFA for es starting at node from and returns its end
@@ -112,21 +111,22 @@ func (b *builder) compileElems(es []elem, from int32, off int, want bool) (int32
 	var run []runItem
 	flush := func() {
 		if want && len(run) > 0 {
-			if c := bestWindow(run, cur); c.better(best) {
+			if c := bestWindow(run, es, b.refs, cur); c.better(best) {
 				best = c
 			}
 		}
 		run = run[:0]
 	}
-	for _, e := range es {
+	for i := range es {
+		e := &es[i]
 		if b.err != nil {
 			return cur, nil
 		}
 		switch e.kind {
 		case elemClass:
 			t := b.node()
-			b.byteEdge(cur, t, e.cls)
-			run = append(run, newRunItem(cur, e.cls, off))
+			b.byteEdge(cur, t, e.class(b.refs))
+			run = append(run, newRunItem(cur, i, e, off))
 			cur = t
 			if off >= 0 {
 				off++
@@ -138,9 +138,11 @@ func (b *builder) compileElems(es []elem, from int32, off int, want bool) (int32
 			cur = t
 		case elemNode, elemGap:
 			flush()
-			n := e.node
+			var n *Node
 			if e.kind == elemGap {
-				n = Gap(e.min, e.max)
+				n = Gap(int(e.min), int(e.max))
+			} else {
+				n = b.refs.nodes[e.ref]
 			}
 			t, c := b.compileNode(n, cur, want)
 			if c.better(best) {
@@ -203,7 +205,7 @@ func (b *builder) compileNode(n *Node, from int32, want bool) (int32, *cover) {
 		}
 		return cur, cov
 	default:
-		es := flatten(n, nil, false, &b.budget)
+		es := flatten(n, nil, false, &b.budget, b.refs)
 		if b.budget < 0 {
 			b.err = fmt.Errorf("pattern too large after repeat expansion")
 			return from, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,4 +140,63 @@ func BenchmarkCompileRfxn(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 	b.ReportMetric(float64(len(pats)), "patterns")
+}
+
+// corpusFiles returns up to 64 MiB of regular files from /usr/bin and
+// /usr/lib/x86_64-linux-gnu (files of at most 8 MiB, in name order), the
+// mix a file-system scan meets.
+func corpusFiles(b *testing.B) [][]byte {
+	var files [][]byte
+	total := 0
+	for _, dir := range []string{"/usr/bin", "/usr/lib/x86_64-linux-gnu"} {
+		names, _ := filepath.Glob(dir + "/*")
+		for _, name := range names {
+			st, err := os.Lstat(name)
+			if err != nil || !st.Mode().IsRegular() || st.Size() > 8<<20 || st.Size() == 0 {
+				continue
+			}
+			data, err := os.ReadFile(name)
+			if err != nil {
+				continue
+			}
+			files = append(files, data)
+			if total += len(data); total >= 64<<20 {
+				return files
+			}
+		}
+	}
+	if len(files) == 0 {
+		b.Skip("no files in /usr/bin")
+	}
+	return files
+}
+
+// BenchmarkScanRfxnCorpus scans a mix of real executables and libraries,
+// file by file, with the 2,035 rfxn.ndb bodies.
+func BenchmarkScanRfxnCorpus(b *testing.B) {
+	m, err := Compile(rfxnPatterns(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	files := corpusFiles(b)
+	total := 0
+	for _, f := range files {
+		total += len(f)
+	}
+	h := NewHits()
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	cpu := cpuTime()
+	matched := 0
+	for b.Loop() {
+		matched = 0
+		for _, f := range files {
+			if err := m.Scan(b.Context(), f, 1, h); err != nil {
+				b.Fatal(err)
+			}
+			matched += len(h.Matched())
+		}
+	}
+	reportCPU(b, cpu, total)
+	b.ReportMetric(float64(matched), "matched")
 }

@@ -1,6 +1,9 @@
 package match
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Options tune a Matcher.
 type Options struct {
@@ -19,6 +22,7 @@ type Matcher struct {
 	segs     []segment
 	groups   [maxAtomLen + 1]*group // by atom length; nil when none
 	scanAll  []int32                // segments without atoms
+	fbs      []Class                // bytes a match can begin with, of the segments tried at every offset
 	maxHits  int
 	maxNodes int
 	// minParallel and block are parallelMin and blockSize; tests lower
@@ -38,16 +42,16 @@ type gapSpec struct{ min, max int64 }
 // segment is one separately searched piece of a pattern.
 type segment struct {
 	pat      int32
+	q        int32 // quality of atoms
+	minLen   int32
+	nodes    int32     // NFA size, for scratch sizing
 	first    bool      // begins its pattern: ClamAV assertions at its start look left
+	dep      bool      // searched only near its neighbours' hits, not on its own
+	nullable bool      // matches the empty string
 	prog     *prog     // the NFA; nil when fix is set
 	fix      *fixedSeq // fast path, nil unless fixed length and classes only
 	atoms    []atomCand
-	q        int  // quality of atoms
-	dep      bool // searched only near its neighbours' hits, not on its own
-	minLen   int
-	nodes    int   // NFA size, for scratch sizing
-	fb       Class // bytes a match can begin with (for atom-less segments)
-	nullable bool
+	fb       int32 // segments tried at every offset: index in Matcher.fbs
 }
 
 // Len returns the number of patterns.
@@ -56,14 +60,22 @@ func (m *Matcher) Len() int { return len(m.pats) }
 // compiler holds Compile's scratch buffers, reused from pattern to pattern,
 // and the slabs the Matcher's small per-segment slices are carved from.
 type compiler struct {
-	es      []elem
-	run     []runItem
-	keys    []uint32
-	segIDs  slab[int32]
-	fixes   slab[fixedSeq]
-	items   slab[fixedItem]
-	atoms   slab[atomCand]
-	classes slab[Class]
+	es       []elem
+	segFB    []Class // the current pattern's segments' first bytes
+	fb       Class   // set by newSegment
+	refs     elemRefs
+	keys     []uint32
+	segIDs   slab[int32]
+	fixes    slab[fixedSeq]
+	bytes    slab[byte]
+	extras   slab[fixedExtra]
+	fclasses slab[fixedClass]
+	asserts  slab[fixedAssert]
+	gaps     slab[gapSpec]
+	parts    [][]elem
+	gapElems []elem
+	atoms    slab[atomCand]
+	classes  slab[Class]
 }
 
 // Compile builds a Matcher for pats; pattern i is pats[i].
@@ -73,7 +85,7 @@ func Compile(pats []*Node, opt Options) (*Matcher, error) {
 		m.maxHits = DefaultMaxHits
 	}
 	m.pats = make([]patInfo, 0, len(pats))
-	m.segs = make([]segment, 0, len(pats))
+	m.segs = make([]segment, 0, len(pats)+len(pats)/4)
 	var c compiler
 	var entries [maxAtomLen + 1][]groupEntry
 	for i, n := range pats {
@@ -81,26 +93,37 @@ func Compile(pats []*Node, opt Options) (*Matcher, error) {
 			return nil, fmt.Errorf("match: pattern %d: %w", i, err)
 		}
 		budget := maxNodesPerSegment
-		c.es = flatten(n, c.es[:0], true, &budget)
+		c.refs.reset()
+		c.es = flatten(n, c.es[:0], true, &budget, &c.refs)
 		if budget < 0 {
 			return nil, fmt.Errorf("match: pattern %d: too large after repeat expansion", i)
 		}
-		parts, gaps := split(c.es)
+		parts, gaps := c.split(c.es)
 		pi := patInfo{gaps: gaps, segs: c.segIDs.alloc(len(parts))}
 		base := int32(len(m.segs))
 		for j, part := range parts {
-			seg, err := c.newSegment(part, int32(i), j == 0)
-			if err != nil {
+			// Built in place: a segment is large and holds pointers.
+			m.segs = append(m.segs, segment{pat: int32(i), first: j == 0})
+			seg := &m.segs[len(m.segs)-1]
+			if err := c.newSegment(seg, part); err != nil {
 				return nil, fmt.Errorf("match: pattern %d: %w", i, err)
 			}
+			if j == 0 {
+				c.segFB = c.segFB[:0]
+			}
+			c.segFB = append(c.segFB, c.fb)
 			pi.segs[j] = base + int32(j)
-			m.maxNodes = max(m.maxNodes, seg.nodes)
-			m.segs = append(m.segs, seg)
+			m.maxNodes = max(m.maxNodes, int(seg.nodes))
 		}
 		markDependent(m.segs[base:])
 		for j := range parts {
 			id := base + int32(j)
 			seg := &m.segs[id]
+			if seg.dep || seg.atoms == nil {
+				// Only these are tried offset by offset (scanEvery).
+				seg.fb = int32(len(m.fbs))
+				m.fbs = append(m.fbs, c.segFB[j])
+			}
 			switch {
 			case seg.dep:
 			case seg.atoms == nil:
@@ -118,6 +141,9 @@ func Compile(pats []*Node, opt Options) (*Matcher, error) {
 		}
 		m.pats = append(m.pats, pi)
 	}
+	if cap(m.segs)-len(m.segs) > len(m.segs)/8 {
+		m.segs = slices.Clone(m.segs) // the estimate was high: give back the rest
+	}
 	for l := 1; l <= maxAtomLen; l++ {
 		if len(entries[l]) > 0 {
 			m.groups[l] = newGroup(l, entries[l])
@@ -131,9 +157,8 @@ func Compile(pats []*Node, opt Options) (*Matcher, error) {
 // only the first one sees the match start) and a bounded gap must follow a
 // fixed-length segment (a variable one would need all of its ends, not just
 // the shortest). Other gaps stay inside their segment.
-func split(es []elem) ([][]elem, []gapSpec) {
-	var parts [][]elem
-	var gaps []elem
+func (c *compiler) split(es []elem) ([][]elem, []gapSpec) {
+	parts, gaps := c.parts[:0], c.gapElems[:0]
 	start := 0
 	for i, e := range es {
 		if e.kind == elemGap {
@@ -146,8 +171,8 @@ func split(es []elem) ([][]elem, []gapSpec) {
 	}
 	parts = append(parts, es[start:len(es):len(es)])
 	for i := 0; i < len(gaps); {
-		amin, amax := elemLen(parts[i])
-		bmin, _ := elemLen(parts[i+1])
+		amin, amax := elemLen(parts[i], &c.refs)
+		bmin, _ := elemLen(parts[i+1], &c.refs)
 		if amin >= 1 && bmin >= 1 && (gaps[i].max < 0 || amin == amax) {
 			i++
 			continue
@@ -156,63 +181,79 @@ func split(es []elem) ([][]elem, []gapSpec) {
 		parts = append(parts[:i+1], parts[i+2:]...)
 		gaps = append(gaps[:i], gaps[i+1:]...)
 	}
-	specs := make([]gapSpec, len(gaps))
+	c.parts, c.gapElems = parts, gaps
+	specs := c.gaps.alloc(len(gaps))
 	for i, g := range gaps {
 		specs[i] = gapSpec{int64(g.min), int64(g.max)}
 	}
 	return parts, specs
 }
 
-func (c *compiler) newSegment(es []elem, pat int32, first bool) (segment, error) {
-	s := segment{pat: pat, first: first}
-	s.minLen, _ = elemLen(es)
+// newSegment fills in s, whose pat and first are set, for elements es.
+func (c *compiler) newSegment(s *segment, es []elem) error {
+	c.fb = Class{}
+	minLen, _ := elemLen(es, &c.refs)
+	s.minLen = int32(minLen)
 	if s.fix = c.newFixedSeq(es); s.fix != nil {
 		// The fast path (most ClamAV bodies) needs no automaton: atoms
-		// come straight from the runs of byte classes.
-		s.nullable = true
+		// come straight from the runs of byte classes between
+		// assertions, scored on the elements themselves.
 		var best window
-		var bestRun []runItem
-		run := c.run[:0]
-		begin, off := 0, 0
-		flush := func() {
-			if w := bestIn(run[begin:], maxAtomLen); w.better(best) {
-				best, bestRun = w, run[begin:]
+		bestAt, bestOff := 0, 0
+		if s.fix.extra == nil || len(s.fix.extra.asserts) == 0 {
+			// One run, the usual case.
+			best = bestIn(es, maxAtomLen)
+		} else {
+			begin, off, runOff := 0, 0, 0
+			flush := func(end int) {
+				if best.q == maxQuality && best.n == 1 {
+					return
+				}
+				if w := bestIn(es[begin:end], maxAtomLen); w.better(best) {
+					best, bestAt, bestOff = w, begin, runOff
+				}
 			}
-			begin = len(run)
+			for i := range es {
+				if es[i].kind == elemAssert {
+					flush(i)
+					begin, runOff = i+1, off
+					continue
+				}
+				off++
+			}
+			flush(len(es))
 		}
-		for _, e := range es {
-			if e.kind == elemAssert {
-				flush()
-				continue
+		s.nullable = s.fix.len() == 0
+		for i := range es {
+			if es[i].kind == elemClass {
+				c.fb = es[i].class(&c.refs)
+				break
 			}
-			if s.nullable {
-				s.fb, s.nullable = e.cls, false
-			}
-			run = append(run, newRunItem(-1, e.cls, off))
-			off++
 		}
-		flush()
-		c.run = run
 		if best.k > 0 {
+			cls := c.classes.alloc(best.k)
+			for j := range cls {
+				cls[j] = es[bestAt+best.i+j].class(&c.refs)
+			}
 			s.atoms = c.atoms.alloc(1)
-			s.atoms[0] = best.atom(bestRun, -1, c.classes.alloc(best.k))
-			s.q = best.q
+			s.atoms[0] = atomCand{cls: cls, s0: -1, sk: -1, off: bestOff + best.i}
+			s.q = int32(best.q)
 		}
-		return s, nil
+		return nil
 	}
-	b := newBuilder()
+	b := newBuilder(&c.refs)
 	start := b.node()
 	accept, cov := b.compileElems(es, start, 0, true)
 	if b.err != nil {
-		return segment{}, b.err
+		return b.err
 	}
 	p := b.finish(start, accept)
-	s.prog, s.nodes = &p, int(b.n)
+	s.prog, s.nodes = &p, b.n
 	if cov != nil {
-		s.atoms, s.q = cov.atoms, cov.q
+		s.atoms, s.q = cov.atoms, int32(cov.q)
 	}
-	s.fb, s.nullable = s.prog.firstBytes()
-	return s, nil
+	c.fb, s.nullable = s.prog.firstBytes()
+	return nil
 }
 
 // depQuality is the atom quality below which a segment of a split pattern

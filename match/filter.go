@@ -8,16 +8,48 @@ import (
 // hashMul is the multiplier of the Fibonacci hash of the exact table.
 const hashMul = 0x9E3779B1
 
-// The bitmap of 3- and 4-byte atoms has a fixed size, so that the scan loop
-// indexes an array with provably in-range indices: 2^21 bits (256 KiB, in
-// L2) keep false candidates near 0.2% for 4,000 atoms and 5% for 100,000.
+// The bitmap of 3- and 4-byte atoms has a fixed type, so that the scan loop
+// indexes an array with provably in-range indices, but only its first
+// 2^bits bits are used, bits chosen from the number of distinct atoms: about
+// one bit in 2^bmSparse set, so that a small set's bitmap stays in L1 (2,000
+// atoms: 2^18 bits, 32 KiB) and a large one's keeps false candidates rare
+// (at most 2^21 bits, 256 KiB in L2: 5% for 100,000 atoms).
 const (
-	bmBits  = 21
-	bmWords = 1 << (bmBits - 6)
+	bmBits    = 21
+	bmMinBits = 12
+	bmSparse  = 9
+	bmWords   = 1 << (bmBits - 6)
 )
 
-// bmHash maps a window to its bitmap bit.
-func bmHash(k uint32) uint64 { return uint64(k) * 0x9E3779B97F4A7C15 >> (64 - bmBits) }
+// The bitmap of the 3-byte windows of 4-byte atoms (two per atom) may be
+// larger, 2^bm3Bits bits: with 100,000 atoms a 2^21-bit one lets a tenth
+// of the samples through.
+const (
+	bm3Bits  = 23
+	bm3Words = 1 << (bm3Bits - 6)
+)
+
+// bm3Hash is bmHash for the bitmap of 3-byte windows.
+func bm3Hash(k uint32, mask uint64) uint64 {
+	return uint64(k) * 0x9E3779B97F4A7C15 >> (64 - bm3Bits) & mask
+}
+
+// bm3Mask is bmMask for the bitmap of 3-byte windows.
+func bm3Mask(n int) uint64 {
+	return 1<<min(bm3Bits, max(bmMinBits, bits.Len(uint(n))+bmSparse)) - 1
+}
+
+// bmHash maps a window to its bitmap bit; mask is 2^bits-1 for a bitmap of
+// bits bits. The constant shift keeps the index provably in range and the
+// mask sizes the bitmap with one instruction.
+func bmHash(k uint32, mask uint64) uint64 {
+	return uint64(k) * 0x9E3779B97F4A7C15 >> (64 - bmBits) & mask
+}
+
+// bmMask returns the bmHash mask of a bitmap for n keys.
+func bmMask(n int) uint64 {
+	return 1<<min(bmBits, max(bmMinBits, bits.Len(uint(n))+bmSparse)) - 1
+}
 
 // aref names one atom: atom number atom of segment seg.
 type aref struct{ seg, atom int32 }
@@ -28,7 +60,12 @@ type aref struct{ seg, atom int32 }
 type group struct {
 	length int
 	bits   []uint64         // length ≤ 2: indexed by the key itself
-	bm     *[bmWords]uint64 // length ≥ 3: indexed by bmHash(key)
+	bm     *[bmWords]uint64 // length ≥ 3: indexed by bmHash(key, bmask)
+	bmask  uint64
+	// length 4: the bitmap of the atoms' 3-byte prefixes and suffixes,
+	// for the search that samples every other position (scanStride).
+	bm3    *[bm3Words]uint64
+	bmask3 uint64
 	// length ≤ 2: refs of key k are refs[off[k]:off[k+1]].
 	off []int32
 	// length ≥ 3: open addressing on keys; slot i holds refs[lo[i]:hi[i]],
@@ -78,6 +115,10 @@ func newGroup(length int, es []groupEntry) *group {
 		}
 	}
 	g.bm = new([bmWords]uint64)
+	g.bmask = bmMask(distinct)
+	if length == 4 {
+		g.bm3, g.bmask3 = new([bm3Words]uint64), bm3Mask(2*distinct)
+	}
 	tl := max(4, bits.Len(uint(distinct*2-1)))
 	g.tshift = uint32(32 - tl)
 	g.keys = make([]uint32, 1<<tl)
@@ -90,8 +131,14 @@ func newGroup(length int, es []groupEntry) *group {
 			j++
 		}
 		k := es[i].key
-		h := bmHash(k)
+		h := bmHash(k, g.bmask)
 		g.bm[h>>6] |= 1 << (h & 63)
+		if g.bm3 != nil {
+			h = bm3Hash(k&0xffffff, g.bmask3)
+			g.bm3[h>>6] |= 1 << (h & 63)
+			h = bm3Hash(k>>8, g.bmask3)
+			g.bm3[h>>6] |= 1 << (h & 63)
+		}
 		s := k * hashMul >> g.tshift
 		for g.hi[s] != 0 {
 			s = (s + 1) & mask

@@ -20,12 +20,58 @@ const (
 )
 
 // elem is one element of a flattened concatenation.
+//
+// It is kept small and free of pointers (most elements are literal bytes,
+// and Compile writes one per pattern byte, which with pointers would cost a
+// write barrier each while the collector runs): a class element of one
+// byte, or of a letter and its other case, has no Class of its own; any
+// other refers to its node's Class through elemRefs, as an elemNode refers
+// to its node.
 type elem struct {
 	kind     elemKind
-	cls      Class
+	single   byte   // elemClass: the smallest byte of the class
+	count    uint16 // elemClass: the size of the class
 	as       Assertion
-	node     *Node
-	min, max int // elemGap
+	min, max int32 // elemGap
+	ref      int32 // elemClass: 1 + index in refs.classes, or 0; elemNode: index in refs.nodes
+}
+
+// elemRefs holds what elements refer to.
+type elemRefs struct {
+	nodes   []*Node
+	classes []*Class // read only
+}
+
+func (r *elemRefs) reset() {
+	clear(r.nodes)
+	clear(r.classes)
+	r.nodes, r.classes = r.nodes[:0], r.classes[:0]
+}
+
+func (r *elemRefs) node(n *Node) int32 {
+	r.nodes = append(r.nodes, n)
+	return int32(len(r.nodes) - 1)
+}
+
+// cls returns the Class of a class element that has one, or nil.
+func (r *elemRefs) cls(e *elem) *Class {
+	if e.ref == 0 {
+		return nil
+	}
+	return r.classes[e.ref-1]
+}
+
+// class returns the bytes of a class element.
+func (e *elem) class(r *elemRefs) Class {
+	if c := r.cls(e); c != nil {
+		return *c
+	}
+	var c Class
+	c.Add(e.single)
+	if e.count == 2 {
+		c.Add(e.single + 32)
+	}
+	return c
 }
 
 // foldClass returns the class of b with ASCII case folded when fold is set.
@@ -41,6 +87,17 @@ func foldClass(b byte, fold bool) Class {
 		}
 	}
 	return c
+}
+
+// classElem returns the element for one byte of c.
+func classElem(c *Class, r *elemRefs) elem {
+	k, b := c.Count(), lowest(*c)
+	e := elem{kind: elemClass, count: uint16(k), single: b}
+	if k > 1 {
+		r.classes = append(r.classes, c)
+		e.ref = int32(len(r.classes))
+	}
+	return e
 }
 
 // validate checks the tree's shape and limits.
@@ -89,35 +146,44 @@ const gapThreshold = 16
 // flatten appends the elements of n, as a concatenation, to out. At the top
 // level (top) wide or unbounded runs of arbitrary bytes become elemGap.
 // budget bounds the number of elements produced by repeat expansion.
-func flatten(n *Node, out []elem, top bool, budget *int) []elem {
+func flatten(n *Node, out []elem, top bool, budget *int, r *elemRefs) []elem {
 	switch n.Op {
 	case OpEmpty:
 	case OpLiteral:
 		*budget -= len(n.Lit)
 		for _, b := range n.Lit {
-			out = append(out, elem{kind: elemClass, cls: foldClass(b, n.Fold)})
+			e := elem{kind: elemClass, single: b, count: 1}
+			if n.Fold {
+				switch {
+				case 'a' <= b && b <= 'z':
+					e.single, e.count = b-32, 2
+				case 'A' <= b && b <= 'Z':
+					e.count = 2
+				}
+			}
+			out = append(out, e)
 		}
 	case OpClass:
 		*budget--
-		out = append(out, elem{kind: elemClass, cls: n.Class})
+		out = append(out, classElem(&n.Class, r))
 	case OpConcat:
 		for _, s := range n.Sub {
-			out = flatten(s, out, top, budget)
+			out = flatten(s, out, top, budget, r)
 		}
 	case OpAssert:
 		*budget--
 		out = append(out, elem{kind: elemAssert, as: n.Assert})
 	case OpAlt:
 		if len(n.Sub) == 1 {
-			return flatten(n.Sub[0], out, top, budget)
+			return flatten(n.Sub[0], out, top, budget, r)
 		}
 		*budget--
-		out = append(out, elem{kind: elemNode, node: n})
+		out = append(out, elem{kind: elemNode, ref: r.node(n)})
 	case OpRepeat:
 		sub := n.Sub[0]
 		if top && isAnyByte(sub) && (n.Max < 0 || n.Max-n.Min > gapThreshold) {
 			*budget--
-			return append(out, elem{kind: elemGap, min: n.Min, max: n.Max})
+			return append(out, elem{kind: elemGap, min: int32(n.Min), max: int32(n.Max)})
 		}
 		if n.Min == 0 && n.Max == 0 {
 			return out
@@ -126,7 +192,7 @@ func flatten(n *Node, out []elem, top bool, budget *int) []elem {
 		// atoms and the fixed-length fast path); the optional rest stays
 		// one node.
 		for i := 0; i < n.Min && *budget >= 0; i++ {
-			out = flatten(sub, out, false, budget)
+			out = flatten(sub, out, false, budget, r)
 		}
 		if n.Max != n.Min {
 			max := n.Max
@@ -134,7 +200,7 @@ func flatten(n *Node, out []elem, top bool, budget *int) []elem {
 				max -= n.Min
 			}
 			*budget--
-			out = append(out, elem{kind: elemNode, node: &Node{Op: OpRepeat, Sub: n.Sub, Min: 0, Max: max, Greedy: n.Greedy}})
+			out = append(out, elem{kind: elemNode, ref: r.node(&Node{Op: OpRepeat, Sub: n.Sub, Min: 0, Max: max, Greedy: n.Greedy})})
 		}
 	}
 	return out
@@ -142,7 +208,7 @@ func flatten(n *Node, out []elem, top bool, budget *int) []elem {
 
 // elemLen returns the minimum and maximum number of bytes the elements
 // match (max < 0: unbounded).
-func elemLen(es []elem) (min, max int) {
+func elemLen(es []elem, r *elemRefs) (min, max int) {
 	for _, e := range es {
 		var a, b int
 		switch e.kind {
@@ -150,9 +216,9 @@ func elemLen(es []elem) (min, max int) {
 			a, b = 1, 1
 		case elemAssert:
 		case elemGap:
-			a, b = e.min, e.max
+			a, b = int(e.min), int(e.max)
 		case elemNode:
-			a, b = nodeLen(e.node)
+			a, b = nodeLen(r.nodes[e.ref])
 		}
 		min += a
 		if max >= 0 {

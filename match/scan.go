@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 )
@@ -68,7 +69,7 @@ func (w *worker) verify(ref aref, at int) {
 		if !s.fix.match(w.data, st, s.first) {
 			return
 		}
-		w.seg[ref.seg] = append(w.seg[ref.seg], Hit{int64(st), int64(st + len(s.fix.items))})
+		w.seg[ref.seg] = append(w.seg[ref.seg], Hit{int64(st), int64(st + s.fix.len())})
 	} else {
 		end := s.prog.forward(w.data, a.sk, at+len(a.cls), -1, s.first, &w.sc, ref.seg)
 		if end < 0 {
@@ -90,7 +91,11 @@ func (w *worker) candidates(g *group, key uint32, at int) {
 func (w *worker) scanBlock(lo, hi int) {
 	m, data := w.m, w.data
 	for l := 4; l >= 3; l-- {
-		if g := m.groups[l]; g != nil {
+		switch g := m.groups[l]; {
+		case g == nil:
+		case g.bm3 != nil:
+			w.scanStride(g, lo, hi)
+		default:
 			w.scanHashed(g, lo, hi)
 		}
 	}
@@ -115,30 +120,38 @@ func (w *worker) scanBlock(lo, hi int) {
 	}
 }
 
-// scanHashed is the hot loop for 3- and 4-byte atoms: one 8-byte load
-// serves four positions, each costing a multiply and a bit test with no
-// dependency between positions and one branch per four.
+// scanHashed is the hot loop for 3-byte atoms and large sets of 4-byte ones: two 8-byte loads
+// serve eight positions, each costing a multiply and a bit test with no
+// dependency between positions and one branch per eight.
 func (w *worker) scanHashed(g *group, lo, hi int) {
-	data, bm := w.data, g.bm
+	data, bm, sh := w.data, g.bm, g.bmask
 	mask := uint32(1)<<(8*g.length) - 1
 	if g.length == 4 {
 		mask = ^uint32(0)
 	}
 	hi = min(hi, len(data))
 	i := lo
-	if hi-lo >= 8 && lo >= 0 {
-		// Reslice so that the loop's loads are provably in range.
-		end := min(hi, len(data)-7)
-		d := data[:end+7]
-		for ; i+4 <= end; i += 4 {
-			x := binary.LittleEndian.Uint64(d[i : i+8])
-			h0 := bmHash(uint32(x) & mask)
-			h1 := bmHash(uint32(x>>8) & mask)
-			h2 := bmHash(uint32(x>>16) & mask)
-			h3 := bmHash(uint32(x>>24) & mask)
-			if (bm[h0>>6]>>(h0&63)|bm[h1>>6]>>(h1&63)|bm[h2>>6]>>(h2&63)|bm[h3>>6]>>(h3&63))&1 != 0 {
-				w.probe(g, i, 4)
+	if hi-lo >= 16 && lo >= 0 {
+		// d starts at i and ends where the last window of [lo, hi) ends
+		// (eight bytes beyond for the loads), so that the loop's loads
+		// are provably in range.
+		d := data[i:min(hi+11, len(data))]
+		for ; len(d) >= 19; d = d[8:] {
+			x := binary.LittleEndian.Uint64(d)
+			y := binary.LittleEndian.Uint64(d[4:])
+			h0 := bmHash(uint32(x)&mask, sh)
+			h1 := bmHash(uint32(x>>8)&mask, sh)
+			h2 := bmHash(uint32(x>>16)&mask, sh)
+			h3 := bmHash(uint32(x>>24)&mask, sh)
+			h4 := bmHash(uint32(y)&mask, sh)
+			h5 := bmHash(uint32(y>>8)&mask, sh)
+			h6 := bmHash(uint32(y>>16)&mask, sh)
+			h7 := bmHash(uint32(y>>24)&mask, sh)
+			if (bm[h0>>6]>>(h0&63)|bm[h1>>6]>>(h1&63)|bm[h2>>6]>>(h2&63)|bm[h3>>6]>>(h3&63)|
+				bm[h4>>6]>>(h4&63)|bm[h5>>6]>>(h5&63)|bm[h6>>6]>>(h6&63)|bm[h7>>6]>>(h7&63))&1 != 0 {
+				w.probe(g, i, 8)
 			}
+			i += 8
 		}
 	}
 	for ; i < hi && i+g.length <= len(data); i++ {
@@ -146,9 +159,75 @@ func (w *worker) scanHashed(g *group, lo, hi int) {
 		for j := range g.length {
 			k |= uint32(data[i+j]) << (8 * j)
 		}
-		h := bmHash(k)
+		h := bmHash(k, sh)
 		if bm[h>>6]>>(h&63)&1 != 0 {
 			w.candidates(g, k, i)
+		}
+	}
+}
+
+// scanStride is the hot loop for 4-byte atoms. Every occurrence of a
+// 4-byte atom at p contains the 3-byte window at whichever of p and p+1 has
+// the parity of lo, so it samples only those (two loads serve six samples,
+// one branch per six), tests them against the bitmap of the atoms' 3-byte
+// prefixes and suffixes, and checks both starts a sample can belong to: half
+// the multiplies and bit tests of testing every position.
+func (w *worker) scanStride(g *group, lo, hi int) {
+	data, bm3, sh := w.data, g.bm3, g.bmask3
+	// An atom starting at p needs p+4 <= len(data).
+	hi = min(hi, len(data)-3)
+	if lo < 0 || lo >= hi {
+		return
+	}
+	// Samples q = lo, lo+2, ... <= hi; the one at hi serves the start
+	// hi-1. d runs from q to where the loads of the last full step of six
+	// end, so that they are provably in range.
+	q := lo
+	d := data[q:min(hi+11, len(data))]
+	for ; len(d) >= 21; d = d[12:] {
+		x := binary.LittleEndian.Uint64(d)
+		y := binary.LittleEndian.Uint64(d[6:])
+		h0 := bm3Hash(uint32(x)&0xffffff, sh)
+		h1 := bm3Hash(uint32(x>>16)&0xffffff, sh)
+		h2 := bm3Hash(uint32(x>>32)&0xffffff, sh)
+		h3 := bm3Hash(uint32(y)&0xffffff, sh)
+		h4 := bm3Hash(uint32(y>>16)&0xffffff, sh)
+		h5 := bm3Hash(uint32(y>>32)&0xffffff, sh)
+		if bm3[h0>>6]&(1<<(h0&63))|bm3[h1>>6]&(1<<(h1&63))|bm3[h2>>6]&(1<<(h2&63))|
+			bm3[h3>>6]&(1<<(h3&63))|bm3[h4>>6]&(1<<(h4&63))|bm3[h5>>6]&(1<<(h5&63)) != 0 {
+			w.probeStride(g, q, q+12, lo, hi)
+		}
+		q += 12
+	}
+	w.probeStride(g, q, hi+1, lo, hi)
+}
+
+// probeStride tests the samples q, q+2, ... below end one by one and
+// checks both atom starts of each that passes; starts outside [lo, hi) are
+// another chunk's.
+func (w *worker) probeStride(g *group, q, end, lo, hi int) {
+	data := w.data
+	for ; q < end && q <= hi; q += 2 {
+		k3 := uint32(data[q]) | uint32(data[q+1])<<8 | uint32(data[q+2])<<16
+		h := bm3Hash(k3, g.bmask3)
+		if g.bm3[h>>6]>>(h&63)&1 != 0 {
+			w.checkStride(g, q, 1, lo, hi)
+		}
+	}
+}
+
+// checkStride checks the atom starts of the samples q+2t for every bit t
+// set in hit: both starts each sample can belong to, within [lo, hi).
+func (w *worker) checkStride(g *group, q int, hit uint64, lo, hi int) {
+	data := w.data
+	for ; hit != 0; hit &= hit - 1 {
+		s := q + 2*bits.TrailingZeros64(hit)
+		for p := max(s-1, lo); p <= s && p < hi; p++ {
+			k := binary.LittleEndian.Uint32(data[p:])
+			h := bmHash(k, g.bmask)
+			if g.bm[h>>6]>>(h&63)&1 != 0 {
+				w.candidates(g, k, p)
+			}
 		}
 	}
 }
@@ -157,8 +236,9 @@ func (w *worker) scanHashed(g *group, lo, hi int) {
 func (w *worker) scanEvery(id int32, lo, hi int) {
 	s := &w.m.segs[id]
 	data := w.data
+	fb := &w.m.fbs[s.fb]
 	for st := lo; st < hi && st <= len(data); st++ {
-		if !s.nullable && (st == len(data) || !s.fb.Has(data[st])) {
+		if !s.nullable && (st == len(data) || !fb.Has(data[st])) {
 			continue
 		}
 		n := len(w.seg[id])
@@ -166,7 +246,7 @@ func (w *worker) scanEvery(id int32, lo, hi int) {
 			if !s.fix.match(data, st, s.first) {
 				continue
 			}
-			w.seg[id] = append(w.seg[id], Hit{int64(st), int64(st + len(s.fix.items))})
+			w.seg[id] = append(w.seg[id], Hit{int64(st), int64(st + s.fix.len())})
 		} else {
 			end := s.prog.forward(data, s.prog.start, st, st, s.first, &w.sc, id)
 			if end < 0 {
@@ -318,7 +398,7 @@ func (m *Matcher) chainPattern(h *Hits, w0 *worker, pi *patInfo) ([]Hit, bool, b
 			hi := n
 			if j+1 < len(pi.segs) && !m.segs[pi.segs[j+1]].dep {
 				next := w0.seg[pi.segs[j+1]]
-				hi = int(next[len(next)-1].Start-pi.gaps[j].min) - seg.minLen
+				hi = int(next[len(next)-1].Start-pi.gaps[j].min) - int(seg.minLen)
 			}
 			before := len(w0.seg[s])
 			if j == 0 {
@@ -369,7 +449,7 @@ func (w *worker) probe(g *group, i, n int) {
 		for b := range g.length {
 			k |= uint32(w.data[j+b]) << (8 * b)
 		}
-		h := bmHash(k)
+		h := bmHash(k, g.bmask)
 		if g.bm[h>>6]>>(h&63)&1 != 0 {
 			w.candidates(g, k, j)
 		}
