@@ -44,6 +44,7 @@ func parseTDB(s string, flevel int) (t tdb, skip string, err error) {
 		switch k {
 		case "Engine":
 			if i != 0 {
+				//lint:ignore ST1005 the message starts with the attribute name, as written in the signature
 				return t, "", errors.New("Engine must be the first attribute")
 			}
 			r, err := parseRange(k, v)
@@ -56,6 +57,7 @@ func parseTDB(s string, flevel int) (t tdb, skip string, err error) {
 			engineMin = int(r.Min)
 		case "Target":
 			if v == "" || !isNumber(v) {
+				//lint:ignore ST1005 the message starts with the attribute name, as written in the signature
 				return t, "", fmt.Errorf("Target %q: invalid number", v)
 			}
 			t.target, t.hasTarget = atoiSat(v), true
@@ -83,6 +85,7 @@ func parseTDB(s string, flevel int) (t tdb, skip string, err error) {
 			others = true
 			types := strings.Split(v, ">")
 			if len(types) > maxIntermediates {
+				//lint:ignore ST1005 the message starts with the attribute name, as written in the signature
 				return t, "", fmt.Errorf("Intermediates: more than %d types", maxIntermediates)
 			}
 			for _, ty := range types {

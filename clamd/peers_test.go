@@ -310,9 +310,6 @@ func (s *testServer) tcpc() *Client {
 func (c *realClamd) unix() *Client {
 	return &Client{Network: "unix", Address: c.sock, Timeout: 10 * time.Second}
 }
-func (c *realClamd) tcpc() *Client {
-	return &Client{Network: "tcp", Address: c.tcp, Timeout: 10 * time.Second}
-}
 
 var (
 	buildOnce sync.Once

@@ -101,7 +101,6 @@ func parseELF(data []byte) (*Info, error) {
 				v, _ := r.u32(at + 8)
 				m, _ := r.u32(at + 20)
 				e := uint32(entry)
-				vaddr, memsz, off = uint64(v), uint64(m), uint64(o)
 				if v <= e && v+m > e {
 					info.EntryPoint = int64(e - v + o)
 					found = true

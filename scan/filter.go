@@ -30,8 +30,6 @@ func (f *Filter) Dir(path string) bool {
 	return selected(path, f.ExcludeDir, f.IncludeDir)
 }
 
-func (f *Filter) hasFile() bool { return len(f.Exclude)+len(f.Include) > 0 }
-
 func selected(s string, exclude, include []*regexp.Regexp) bool {
 	if matchAny(s, exclude) {
 		return false

@@ -196,7 +196,7 @@ func daemon(ctx context.Context, c *daemonConfig, stderr io.Writer) error {
 
 	if cfg.User != "" {
 		if err := dropPrivileges(cfg.User); err != nil {
-			return fmt.Errorf("User %s: %w", cfg.User, err)
+			return fmt.Errorf("dropping privileges to user %s: %w", cfg.User, err)
 		}
 	}
 	if cfg.PidFile != "" {
