@@ -2,7 +2,12 @@
 // INSTREAM scans of real files over many connections and prints requests
 // per second and latency percentiles.
 //
-//	daemonload -addr /path/to/socket [-network unix] [-conns 32] [-requests 3000] [-dir /usr/bin]
+//	daemonload -addr /path/to/socket [-network unix] [-conns 32] [-requests 10000]
+//	           [-dir /usr/bin,/usr/share] [-files 240] [-seed 1] [-summary FILE]
+//
+// The files are a fixed, seeded mix (package filemix): an equal share from
+// each fourfold size band between -min-size and -max-size, sent in a fixed
+// order, so every daemon measured gets the same bytes.
 //
 // It only talks to a unix socket or a loopback TCP address, sends a bounded
 // number of requests, and stops after -timeout whatever happens.
@@ -14,7 +19,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -22,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/glassav/glassav/bench/cmd/internal/filemix"
 	"github.com/glassav/glassav/clamd"
 )
 
@@ -30,24 +35,30 @@ func main() {
 	addr := flag.String("addr", "", "socket path, or loopback host:port")
 	name := flag.String("name", "daemon", "label for the output line")
 	conns := flag.Int("conns", 32, "concurrent connections")
-	requests := flag.Int("requests", 3000, "total INSTREAM requests")
-	dir := flag.String("dir", "/usr/bin", "directory whose regular files are sent")
-	maxFiles := flag.Int("files", 400, "at most this many files")
-	maxSize := flag.Int64("max-size", 4<<20, "skip files larger than this")
+	requests := flag.Int("requests", 10000, "total INSTREAM requests")
+	dirs := flag.String("dir", "/usr/bin,/usr/share", "comma-separated directories whose regular files are sent")
+	nfiles := flag.Int("files", 240, "distinct files in the mix")
+	minSize := flag.Int64("min-size", 1<<10, "smallest file in the mix")
+	maxSize := flag.Int64("max-size", 5<<20, "largest file in the mix")
+	seed := flag.Uint64("seed", 1, "seed of the file mix")
 	chunk := flag.Int("chunk", 8192, "INSTREAM chunk size (clamdscan uses 8192)")
-	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
+	wait := flag.Duration("wait", 5*time.Minute, "wait this long for the daemon to answer PING")
+	timeout := flag.Duration("timeout", 15*time.Minute, "give up after this long")
+	summary := flag.String("summary", "", "append \"name req/s p50_ms p99_ms errors\" to this file")
 	flag.Parse()
 	if err := checkAddr(*network, *addr); err != nil {
 		fmt.Fprintln(os.Stderr, "daemonload:", err)
 		os.Exit(2)
 	}
-	files, total, err := load(*dir, *maxFiles, *maxSize)
-	if err != nil || len(files) == 0 {
-		fmt.Fprintf(os.Stderr, "daemonload: no files from %s: %v\n", *dir, err)
+	mix, err := filemix.Pick(filemix.Options{Roots: strings.Split(*dirs, ","), MinSize: *minSize, MaxSize: *maxSize, Files: *nfiles, Seed: *seed})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "daemonload:", err)
 		os.Exit(2)
 	}
-	c := &clamd.Client{Network: *network, Address: *addr, Timeout: time.Minute}
-	if err := c.Ping(); err != nil {
+	files, total := mix.Files, mix.Total
+	fmt.Fprintf(os.Stderr, "daemonload %s: %s\n", *name, mix.Summary())
+	c := &clamd.Client{Network: *network, Address: *addr, Timeout: 5 * time.Minute}
+	if err := waitPing(c, *wait); err != nil {
 		fmt.Fprintln(os.Stderr, "daemonload:", err)
 		os.Exit(1)
 	}
@@ -98,8 +109,34 @@ func main() {
 		float64(bytesSent.Load())/(1<<20)/elapsed.Seconds(),
 		pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond),
 		errs.Load(), found.Load(), len(files), float64(total)/(1<<20), *conns)
-	if errs.Load() > 0 {
+	if *summary != "" {
+		f, err := os.OpenFile(*summary, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%s %.2f %.3f %.3f %d\n", *name, float64(len(all))/elapsed.Seconds(),
+				ms(pct(0.50)), ms(pct(0.99)), errs.Load())
+			err = f.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "daemonload:", err)
+		}
+	}
+	if errs.Load() > 0 || len(all) < *requests {
 		os.Exit(1)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// waitPing retries PING until it is answered or wait has passed: glassav
+// accepts connections while its database loads, clamd only after.
+func waitPing(c *clamd.Client, wait time.Duration) error {
+	end := time.Now().Add(wait)
+	for {
+		err := c.Ping()
+		if err == nil || time.Now().After(end) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -124,31 +161,4 @@ func checkAddr(network, addr string) error {
 		return fmt.Errorf("%s is not a loopback address", addr)
 	}
 	return fmt.Errorf("unknown network %q", network)
-}
-
-// load reads up to n regular files of at most max bytes from dir, in name
-// order.
-func load(dir string, n int, max int64) ([][]byte, int64, error) {
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, 0, err
-	}
-	var out [][]byte
-	var total int64
-	for _, e := range es {
-		if len(out) >= n {
-			break
-		}
-		fi, err := os.Stat(filepath.Join(dir, e.Name()))
-		if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > max {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			continue
-		}
-		out = append(out, b)
-		total += int64(len(b))
-	}
-	return out, total, nil
 }
