@@ -49,6 +49,10 @@ type Config struct {
 	AlertExceedsMax         bool
 	DetectPUA               bool
 	AllowAllMatchScan       bool
+	// ScanPE, ScanELF and ScanHTML are clamd's switches for executable
+	// parsing (entry-point and section offsets, section hashes) and for the
+	// normalised text view of text files.
+	ScanPE, ScanELF, ScanHTML bool
 
 	ReadTimeout        time.Duration
 	CommandReadTimeout time.Duration
@@ -93,6 +97,9 @@ func DefaultConfig() *Config {
 		MaxFiles:                 10000,
 		MaxDirectoryRecursion:    15,
 		AllowAllMatchScan:        true,
+		ScanPE:                   true,
+		ScanELF:                  true,
+		ScanHTML:                 true,
 		ReadTimeout:              120 * time.Second,
 		CommandReadTimeout:       30 * time.Second,
 		SendBufTimeout:           500 * time.Millisecond,
@@ -175,6 +182,9 @@ func (c *Config) options() map[string]struct {
 		"AlertExceedsMax":          boo(&c.AlertExceedsMax),
 		"DetectPUA":                boo(&c.DetectPUA),
 		"AllowAllMatchScan":        boo(&c.AllowAllMatchScan),
+		"ScanPE":                   boo(&c.ScanPE),
+		"ScanELF":                  boo(&c.ScanELF),
+		"ScanHTML":                 boo(&c.ScanHTML),
 		"ReadTimeout":              secs(&c.ReadTimeout),
 		"CommandReadTimeout":       secs(&c.CommandReadTimeout),
 		"SendBufTimeout":           ms(&c.SendBufTimeout),
@@ -202,8 +212,8 @@ var ignoredOptions = []string{
 	"FailIfCvdOlderThan", "ConcurrentDatabaseReload", "LeaveTemporaryFiles",
 	"GenerateMetadataJson", "Debug", "ExitOnOOM", "CrossFilesystems",
 	"DisableCache", "CacheSize", "HeuristicAlerts", "HeuristicScanPrecedence",
-	"ScanPE", "ScanELF", "ScanOLE2", "ScanPDF", "ScanSWF", "ScanXMLDOCS",
-	"ScanHWP3", "ScanOneNote", "ScanMail", "ScanPartialMessages", "ScanHTML",
+	"ScanOLE2", "ScanPDF", "ScanSWF", "ScanXMLDOCS",
+	"ScanHWP3", "ScanOneNote", "ScanMail", "ScanPartialMessages",
 	"ScanArchive", "ScanImage", "ScanImageFuzzyHash", "PhishingSignatures",
 	"PhishingScanURLs", "AlertBrokenExecutables", "AlertBrokenMedia",
 	"AlertEncrypted", "AlertEncryptedArchive", "AlertEncryptedDoc",

@@ -31,7 +31,8 @@ ExcludePath ^/sys/
 VirusEvent echo %v
 EnableShutdownCommand no
 LogTime	true
-ScanPE yes
+ScanOLE2 yes
+ScanHTML no
 `
 	c, err := ParseConfig(strings.NewReader(conf), "t.conf")
 	if err != nil {
@@ -59,7 +60,9 @@ ScanPE yes
 		{"EnableShutdownCommand", c.EnableShutdownCommand, false},
 		{"EnableReloadCommand", c.EnableReloadCommand, true},
 		{"LogTime", c.LogTime, true},
-		{"Ignored", strings.Join(c.Ignored, ","), "ScanPE"},
+		{"Ignored", strings.Join(c.Ignored, ","), "ScanOLE2"},
+		{"ScanHTML", c.ScanHTML, false},
+		{"ScanPE", c.ScanPE, true},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

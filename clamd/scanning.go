@@ -59,7 +59,7 @@ func (s *Server) scanBytes(ctx context.Context, g *Generation, name string, data
 		sctx, cancel = context.WithTimeout(ctx, s.cfg.MaxScanTime)
 		defer cancel()
 	}
-	opt := engine.ScanOptions{AllMatch: allMatch, DetectPUA: s.cfg.DetectPUA}
+	opt := engine.ScanOptions{AllMatch: allMatch, DetectPUA: s.cfg.DetectPUA, NoPE: !s.cfg.ScanPE, NoELF: !s.cfg.ScanELF, NoNormalise: !s.cfg.ScanHTML}
 	res, err := safeScan(sctx, g.Rules, &engine.Object{Name: name, Data: data}, opt)
 	switch {
 	case err == nil:

@@ -34,8 +34,8 @@ type Feature struct {
 	// (see ClamscanArgs).
 	Args []string
 	// Skipped, when set, is the load warning with which glassav skips the
-	// feature's signatures (targets that need ClamAV's normalisers, which
-	// the engine issue allows to be skipped with a counted warning): the
+	// feature's signatures (targets that need ClamAV's HTML normaliser,
+	// which the engine issue allows to be skipped with a counted warning): the
 	// test then requires that warning with the right count and no
 	// detection from those signatures, instead of clamscan's detections.
 	Skipped string
@@ -46,10 +46,6 @@ type Feature struct {
 	// exactly one name per listed digest and file, and the same files.
 	SameDigest bool
 }
-
-// normSkipped is glassav's load warning for signatures whose target needs
-// ClamAV's text normalisers, after the count.
-const normSkipped = "signatures skipped: target needs ClamAV's normalisers (HTML, mail, ASCII text)"
 
 func one(s Sig) (DB, bool) { return DB{s}, true }
 
@@ -128,8 +124,8 @@ func Features() []Feature {
 
 		{Name: "ndb/target/exe", Pool: PoolExe, Gen: bodyFeature("Target.Exe", -1, AnyByteHex), MinHit: 1},
 		// ClamAV normalises text for target 7 only when HTML scanning is on.
-		{Name: "ndb/target/ascii", Pool: PoolText, Gen: bodyFeature("Target.ASCII", 7, ASCIIBody), MinHit: 0.8, Args: []string{"--scan-html=yes"}, Skipped: normSkipped},
-		{Name: "neg/ascii-html-off", Pool: PoolText, Gen: bodyFeature("Neg.ASCIIHtmlOff", 7, ASCIIBody), Negative: true, Args: []string{"--scan-html=no"}, Skipped: normSkipped},
+		{Name: "ndb/target/ascii", Pool: PoolText, Gen: bodyFeature("Target.ASCII", 7, ASCIIBody), MinHit: 0.8, Args: []string{"--scan-html=yes"}},
+		{Name: "neg/ascii-html-off", Pool: PoolText, Gen: bodyFeature("Neg.ASCIIHtmlOff", 7, ASCIIBody), Negative: true, Args: []string{"--scan-html=no"}},
 
 		{Name: "ndb/offset/abs", Pool: PoolPlain, Gen: offsetFeature("Off.Abs", false, AbsOffset), MinHit: 1},
 		{Name: "ndb/offset/shift", Pool: PoolPlain, Gen: offsetFeature("Off.Shift", false, ShiftOffset), MinHit: 1},

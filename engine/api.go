@@ -37,6 +37,10 @@ type ScanOptions struct {
 	// --scan-pe=no, --scan-elf=no): entry-point and section offsets, section
 	// and import hashes then never match on them.
 	NoPE, NoELF bool
+	// NoNormalise turns off the text view of text files (clamscan's
+	// --scan-html=no or --normalize=no): signatures of target 7 then never
+	// match, and those of target 0 see raw bytes only.
+	NoNormalise bool
 }
 
 func (o ScanOptions) skipExe(t filetype.Type) bool {

@@ -26,6 +26,10 @@ type Rules struct {
 	// rule, Subs as given by the front end.
 	needsExe []bool // rule needs executable info (offsets, EP, sections)
 
+	// textRules is set when some rule can match the text view of a text
+	// file (targets 0 and 7).
+	textRules bool
+
 	// ignored holds signature names dropped at report time.
 	ignored map[string]bool
 }
@@ -66,12 +70,17 @@ func compile(set *ir.Set, det *filetype.Detector) (*Rules, error) {
 	normSkipped := 0
 	for i := range set.Rules {
 		rule := &set.Rules[i]
-		if rule.Target != 0 && filetype.NeedsNormalisation(uint8(rule.Target)) {
-			// HTML, mail and ASCII targets are matched by ClamAV on
-			// normalised text; matching them on raw bytes would give other
-			// results, so they are left out, counted and reported.
+		if rule.Target == filetype.TargetHTML {
+			// HTML signatures are matched by ClamAV on the output of its HTML
+			// normaliser (tags, scripts, entities), which glassav does not
+			// have; matching them on raw bytes would give other results, so
+			// they are left out, counted and reported. ASCII text (target 7)
+			// is normalised by textnorm.go.
 			normSkipped++
 			continue
+		}
+		if rule.Target == 0 || rule.Target == filetype.TargetASCII {
+			r.textRules = true
 		}
 		for _, p := range rule.Subs {
 			if p < 0 || p >= len(set.Patterns) {
@@ -93,7 +102,7 @@ func compile(set *ir.Set, det *filetype.Detector) (*Rules, error) {
 		}
 	}
 	if normSkipped > 0 {
-		const reason = "target needs ClamAV's normalisers (HTML, mail, ASCII text)"
+		const reason = "target needs ClamAV's HTML normaliser"
 		set.Skip(reason, normSkipped)
 		set.Warnings = append(set.Warnings, fmt.Sprintf("%d signatures skipped: %s", normSkipped, reason))
 	}

@@ -71,6 +71,33 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 	if bodyErr != nil {
 		return nil, bodyErr
 	}
+	if r.textRules && !opt.NoNormalise && isText(res.Type) {
+		// ClamAV matches text files a second time, lower-cased and with
+		// whitespace squeezed; what only that view finds comes after the
+		// raw detections.
+		norm := normaliseText(o.Data, nil)
+		ns := &objectScan{r: r, o: &Object{Name: o.Name, Data: norm, Type: res.Type, Ancestors: o.Ancestors}, opt: opt, res: res, size: int64(len(norm)), text: true}
+		hits := hitsPool.Get().(*match.Hits)
+		hits.Reset()
+		err := r.matcher.Scan(ctx, norm, opt.Workers, hits)
+		if err == nil {
+			seen := map[string]bool{}
+			for _, m := range body {
+				seen[m.Name] = true
+			}
+			for _, m := range ns.evalRules(hits) {
+				if !seen[m.Name] {
+					seen[m.Name] = true
+					body = append(body, m)
+				}
+			}
+		}
+		hits.Reset()
+		hitsPool.Put(hits)
+		if err != nil {
+			return nil, err
+		}
+	}
 
 	// clamscan's order, which decides the one name printed without
 	// --allmatch: body signatures by the offset of their first hit, then
@@ -131,6 +158,9 @@ type objectScan struct {
 	res  *Result
 	size int64
 	exe  *exe.Info
+	// text is set for the normalised text view of a text file: only
+	// signatures of targets 0 and 7 apply there, and target 7 nowhere else.
+	text bool
 }
 
 func isExe(t filetype.Type) bool {
@@ -350,6 +380,12 @@ func slices32(a []int32) { sort.Slice(a, func(i, j int) bool { return a[i] < a[j
 // applies checks a rule's object constraints: target type, size, container,
 // executable fields.
 func (s *objectScan) applies(rule *ir.Rule, ri int32) bool {
+	if s.text && rule.Target != 0 && rule.Target != filetype.TargetASCII {
+		return false
+	}
+	if !s.text && rule.Target == filetype.TargetASCII {
+		return false
+	}
 	if rule.Target != 0 && !filetype.MatchesTarget(s.res.Type, uint8(rule.Target)) {
 		return false
 	}

@@ -53,6 +53,8 @@ type Options struct {
 	DetectPUA bool
 	// NoPE and NoELF are clamscan's --scan-pe=no and --scan-elf=no.
 	NoPE, NoELF bool
+	// NoNormalise is clamscan's --scan-html=no / --normalize=no.
+	NoNormalise bool
 
 	// LargeObject is the size from which one file's pattern search is
 	// split over Jobs goroutines (engine.ScanOptions.Workers); 0 means

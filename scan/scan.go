@@ -170,7 +170,7 @@ func (r *runner) scan(ctx context.Context, t task, buf []byte) (o *report.Object
 		sctx, cancel = context.WithTimeout(ctx, r.opt.MaxScanTime)
 		defer cancel()
 	}
-	so := engine.ScanOptions{AllMatch: r.opt.AllMatch, DetectPUA: r.opt.DetectPUA, NoPE: r.opt.NoPE, NoELF: r.opt.NoELF}
+	so := engine.ScanOptions{AllMatch: r.opt.AllMatch, DetectPUA: r.opt.DetectPUA, NoPE: r.opt.NoPE, NoELF: r.opt.NoELF, NoNormalise: r.opt.NoNormalise}
 	if int64(len(data)) >= r.opt.largeObject() {
 		so.Workers = r.opt.jobs()
 	}

@@ -33,6 +33,7 @@ type scanConfig struct {
 	jobs                                     int
 	help, version                            bool
 	scanPE, scanELF                          bool
+	scanHTML, normalize                      bool
 	// accepted holds clamscan switches glassav takes for compatibility but
 	// that change nothing yet (container and normaliser switches).
 	accepted map[string]*bool
@@ -40,12 +41,11 @@ type scanConfig struct {
 
 // acceptedSwitches are clamscan's yes/no detection switches that have no
 // effect in glassav yet: the parsers they turn off do not exist here, and
-// signatures for normalised targets (HTML, ASCII text) are skipped with a
-// load warning whatever --scan-html says.
+// HTML signatures are skipped with a load warning whatever --scan-html says.
 var acceptedSwitches = []string{
-	"scan-mail", "scan-ole2", "scan-pdf", "scan-swf", "scan-html", "scan-xmldocs",
+	"scan-mail", "scan-ole2", "scan-pdf", "scan-swf", "scan-xmldocs",
 	"scan-hwp3", "scan-onenote", "scan-archive", "scan-image", "scan-image-fuzzy-hash",
-	"normalize", "heuristic-alerts", "heuristic-scan-precedence", "phishing-sigs",
+	"heuristic-alerts", "heuristic-scan-precedence", "phishing-sigs",
 	"phishing-scan-urls", "alert-broken", "alert-broken-media", "alert-encrypted",
 	"alert-encrypted-archive", "alert-encrypted-doc", "alert-macros", "alert-phishing-ssl",
 	"alert-phishing-cloak", "alert-partition-intersection", "cross-fs", "nocerts",
@@ -65,6 +65,8 @@ func defaultScanConfig() scanConfig {
 		jobs:            runtime.NumCPU(),
 		scanPE:          true,
 		scanELF:         true,
+		scanHTML:        true,
+		normalize:       true,
 	}
 }
 
@@ -103,6 +105,8 @@ func (c *scanConfig) options() options {
 		{long: "json", flag: &c.json, help: "write JSON lines: one record per object (errors included), then a summary record"},
 		{long: "scan-pe", flag: &c.scanPE, help: "parse PE files: entry-point and section offsets, section and import hashes (default yes)"},
 		{long: "scan-elf", flag: &c.scanELF, help: "parse ELF files: entry-point and section offsets (default yes)"},
+		{long: "scan-html", flag: &c.scanHTML, help: "also match text files lower-cased with whitespace squeezed, as clamscan does (default yes)"},
+		{long: "normalize", flag: &c.normalize, help: "the same switch as --scan-html for text files (default yes)"},
 	}
 	if c.accepted == nil {
 		c.accepted = map[string]*bool{}
@@ -324,6 +328,7 @@ func (c *scanConfig) scanOptions() (scan.Options, error) {
 	o.DetectPUA = c.detectPUA
 	o.NoPE = !c.scanPE
 	o.NoELF = !c.scanELF
+	o.NoNormalise = !c.scanHTML || !c.normalize
 	for _, l := range []struct {
 		name string
 		src  []string
