@@ -76,3 +76,52 @@ func TestBoundaryBytes(t *testing.T) {
 	}
 	t.Logf("clamscan %d detections, glassav %d", len(want.Hits), len(got.Hits))
 }
+
+// TestTextViewBytes compares the normalised text view clamscan matches text
+// files in with --scan-html=yes: for every byte value, a file with that byte
+// between two words, and signatures that find the words joined (byte
+// dropped), separated by one space (byte turned into whitespace), or with
+// the byte lower-cased; plus boundary tokens, which then apply to the view.
+func TestTextViewBytes(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for b := range 256 {
+		p := filepath.Join(dir, fmt.Sprintf("view_%03d", b))
+		data := []byte("QQQQ  abc" + string([]byte{byte(b)}) + "def \r\n\t QQQQ\n")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	var db strings.Builder
+	fmt.Fprintf(&db, "Dropped:0:*:%x\n", "abcdef")
+	fmt.Fprintf(&db, "Space:0:*:%x\n", "abc def q")
+	fmt.Fprintf(&db, "View7:7:*:%x\n", "abc def q")
+	fmt.Fprintf(&db, "Bounded:0:*:(B)%x(B)\n", "abcdef")
+	for c := 'A'; c <= 'Z'; c++ {
+		fmt.Fprintf(&db, "Lower%c:0:*:%x\n", c, "abc"+string(c+'a'-'A')+"def")
+	}
+	dbPath := filepath.Join(t.TempDir(), "view.ndb")
+	if err := os.WriteFile(dbPath, []byte(db.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, html := range []string{"--scan-html=yes", "--scan-html=no"} {
+		t.Run(html, func(t *testing.T) {
+			want, got, ok := runBoth(t, []string{dbPath}, files, true, html)
+			if want.Exit != 1 || len(want.Hits) < 26 {
+				t.Fatalf("clamscan exit %d with %d detections; want 1 and at least 26", want.Exit, len(want.Hits))
+			}
+			if !ok {
+				return
+			}
+			onlyClam, onlyGlass := Diff(want.Hits, got.Hits)
+			for _, d := range onlyClam {
+				t.Errorf("missed: %s", d)
+			}
+			for _, d := range onlyGlass {
+				t.Errorf("extra: %s", d)
+			}
+			t.Logf("clamscan %d detections, glassav %d", len(want.Hits), len(got.Hits))
+		})
+	}
+}
