@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/glassav/glassav/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,40 +16,10 @@ import (
 	"testing"
 )
 
-// needTool returns the path of an external reference tool, skipping the
-// test when it is absent (failing under CI=true, where it must be there).
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (required under CI=true): %v", name, err)
-		}
-		t.Skipf("%s not found: skipping the cross-check with ClamAV", name)
-	}
-	return p
-}
+func needTool(t *testing.T, name string) string { return testenv.NeedTool(t, name) }
 
-// samples returns up to max distinct regular files matching the globs.
-func samples(max int, globs ...string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, g := range globs {
-		ms, _ := filepath.Glob(g)
-		for _, m := range ms {
-			if len(out) >= max {
-				return out
-			}
-			fi, err := os.Stat(m)
-			if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > 64<<20 || seen[m] {
-				continue
-			}
-			seen[m] = true
-			out = append(out, m)
-		}
-	}
-	return out
-}
+// samples lists up to max sample files matching the globs.
+func samples(max int, globs ...string) []string { return testenv.Files(max, 64<<20, globs...) }
 
 // machoSamples decodes Go's base64 Mach-O test binaries into dir.
 func machoSamples(t *testing.T, dir string) []string {

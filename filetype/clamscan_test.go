@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/glassav/glassav/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,41 +12,10 @@ import (
 	"testing"
 )
 
-// needTool returns the path of an external reference tool, skipping the
-// test when it is absent (failing under CI=true, where it must be there).
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (required under CI=true): %v", name, err)
-		}
-		t.Skipf("%s not found: skipping the cross-check with ClamAV", name)
-	}
-	return p
-}
+func needTool(t *testing.T, name string) string { return testenv.NeedTool(t, name) }
 
-// corpus lists up to max readable, non-empty files under the given glob
-// patterns, each at most 4 MiB.
-func corpus(max int, globs ...string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, g := range globs {
-		ms, _ := filepath.Glob(g)
-		for _, m := range ms {
-			if len(out) >= max {
-				return out
-			}
-			fi, err := os.Stat(m)
-			if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > 4<<20 || seen[m] {
-				continue
-			}
-			seen[m] = true
-			out = append(out, m)
-		}
-	}
-	return out
-}
+// corpus lists up to max sample files matching the globs.
+func corpus(max int, globs ...string) []string { return testenv.Files(max, 4<<20, globs...) }
 
 // clamscanTypes runs clamscan over files with metadata collection on and
 // returns the root type it reports for each file, by path.
