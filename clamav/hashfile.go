@@ -433,8 +433,9 @@ func flevelOf(opt Options) int {
 
 var errEmptyDatabase = errors.New("empty database file")
 
-// ignoredHash reports whether an .ign/.ign2 entry drops the hash signature
-// name on line, as clamscan does at load time.
+// ignoredHash reports whether an .ign/.ign2 entry drops the signature name
+// on line, as clamscan does at load time: an entry without a digest drops
+// the name, one with a digest only while the line's MD5 is that digest.
 func ignoredHash(set *ir.Set, name, line []byte) bool {
 	if len(set.Ignored) == 0 {
 		return false

@@ -1,8 +1,6 @@
 package clamav
 
 import (
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,24 +38,7 @@ func (l *loader) src(line int) ir.Source { return ir.Source{File: l.file, Line: 
 // such signatures out (and does not count them); set.Ignored also goes to
 // the engine for signatures loaded before the ignore list.
 func (l *loader) ignored(name, line string) bool {
-	sums, ok := l.set.Ignored[name]
-	if !ok {
-		return false
-	}
-	var sum string
-	for _, s := range sums {
-		if s == "" {
-			return true
-		}
-		if sum == "" {
-			d := md5.Sum([]byte(line))
-			sum = hex.EncodeToString(d[:])
-		}
-		if s == sum {
-			return true
-		}
-	}
-	return false
+	return ignoredHash(l.set, []byte(name), []byte(line))
 }
 
 // warn records one warning line.

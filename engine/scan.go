@@ -265,8 +265,7 @@ func (s *objectScan) importHash() []Match {
 		return nil
 	}
 	var out []Match
-	for a, d := range digest(pe.Imports, t.Algos(ir.HashImport, n)) {
-		_ = a
+	for _, d := range digest(pe.Imports, t.Algos(ir.HashImport, n)) {
 		var last *Match
 		t.Lookup(ir.HashImport, d, n, func(e ir.HashEntry) {
 			if e.Flags&ir.HashAllow != 0 {
