@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sync"
 	"slices"
 
 	"github.com/glassav/glassav/filetype"
@@ -29,6 +30,9 @@ type Rules struct {
 	// textRules is set when some rule can match the text view of a text
 	// file (targets 0 and 7).
 	textRules bool
+
+	// hits recycles matcher hit buffers between scans.
+	hits sync.Pool
 
 	// ignored holds signature names dropped at report time.
 	ignored map[string]bool

@@ -17,9 +17,6 @@ import (
 	"github.com/glassav/glassav/match"
 )
 
-// hitsPool recycles matcher hit buffers between scans.
-var hitsPool = sync.Pool{New: func() any { return match.NewHits() }}
-
 // Scan matches the object against every rule: hash signatures of the whole
 // object and (for PE files) of its sections, then one pass of the pattern
 // matcher whose hits wake the rules that use them. Without AllMatch the
@@ -58,14 +55,14 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 	var body []Match
 	var bodyErr error
 	if r.matcher.Len() > 0 {
-		hits := hitsPool.Get().(*match.Hits)
+		hits := r.getHits()
 		hits.Reset()
 		bodyErr = r.matcher.Scan(ctx, o.Data, opt.Workers, hits)
 		if bodyErr == nil {
 			body = s.evalRules(hits)
 		}
 		hits.Reset()
-		hitsPool.Put(hits)
+		r.hits.Put(hits)
 	}
 	wg.Wait()
 	if bodyErr != nil {
@@ -77,7 +74,7 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 		// raw detections.
 		norm := normaliseText(o.Data, nil)
 		ns := &objectScan{r: r, o: &Object{Name: o.Name, Data: norm, Type: res.Type, Ancestors: o.Ancestors}, opt: opt, res: res, size: int64(len(norm)), text: true}
-		hits := hitsPool.Get().(*match.Hits)
+		hits := r.getHits()
 		hits.Reset()
 		err := r.matcher.Scan(ctx, norm, opt.Workers, hits)
 		if err == nil {
@@ -93,7 +90,7 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 			}
 		}
 		hits.Reset()
-		hitsPool.Put(hits)
+		r.hits.Put(hits)
 		if err != nil {
 			return nil, err
 		}
@@ -529,4 +526,12 @@ func (r *Rules) choose(ms []Match, opt ScanOptions) []Match {
 		}
 	}
 	return out[:1]
+}
+
+// getHits takes a matcher hit buffer from the rules' pool.
+func (r *Rules) getHits() *match.Hits {
+	if h, ok := r.hits.Get().(*match.Hits); ok {
+		return h
+	}
+	return match.NewHits()
 }
