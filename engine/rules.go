@@ -2,8 +2,8 @@ package engine
 
 import (
 	"fmt"
-	"sync"
 	"slices"
+	"sync"
 
 	"github.com/glassav/glassav/filetype"
 	"github.com/glassav/glassav/ir"
