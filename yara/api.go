@@ -1,0 +1,137 @@
+package yara
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/glassav/glassav/match"
+)
+
+// This file is the contract between the evaluator, the pattern lowering,
+// the CLI and the engine. Bodies marked unimplemented are filled by their
+// owners.
+
+// CompileConfig controls Compile.
+type CompileConfig struct {
+	// Externals are the external variables with their default values:
+	// bool, int64 (or int), float64 or string.
+	Externals map[string]any
+	// Modules are the modules rules may import; nil means Builtin().
+	Modules []Module
+	// MaxStringsPerRule: yara's limit (10,000 by default; 0 = default).
+	MaxStringsPerRule int
+}
+
+// Rules is a compiled rule set. It is immutable and safe for concurrent
+// scans.
+type Rules struct {
+	// filled by the evaluator helper
+}
+
+// Compile checks and compiles parsed files (in order) into Rules. It
+// returns yara's warnings beside the rules, and the first error.
+func Compile(cfg *CompileConfig, files ...*File) (*Rules, []*Error, error) {
+	panic("unimplemented: evaluator helper")
+}
+
+// ScanOptions controls one scan.
+type ScanOptions struct {
+	// Externals override the compiled defaults for this scan.
+	Externals map[string]any
+	// ModuleData is data passed to modules by name (yara -x).
+	ModuleData map[string][]byte
+	// Timeout bounds the scan (yara -a); 0 means none.
+	Timeout time.Duration
+	// FastMode: a string matched once is not searched further (yara -f).
+	FastMode bool
+	// MaxMatchesPerString caps matches kept per string (default 1,000,000).
+	MaxMatchesPerString int
+	// Workers searches large data on several goroutines (0 or 1: one).
+	Workers int
+	// Console receives console module output; nil discards it.
+	Console io.Writer
+	// Now is time.now() for the scan; zero means the wall clock.
+	Now time.Time
+	// EntryPoint is the file offset of the entry point, when the caller
+	// knows it (the engine does); nil lets the evaluator leave it undefined
+	// until the pe/elf modules (issue #4) provide it.
+	EntryPoint *int64
+}
+
+// Result is the outcome of one scan.
+type Result struct {
+	// Rules are all non-private rules, in declaration order, with whether
+	// each matched (yara -n prints the others).
+	Rules []RuleResult
+	// Modules are the module values loaded for this scan (yara -D).
+	Modules map[string]*Object
+	// Warnings: strings that hit the match cap, a timeout, ...
+	Warnings []string
+}
+
+// Matched returns the results of the matching rules.
+func (r *Result) Matched() []RuleResult {
+	var out []RuleResult
+	for _, x := range r.Rules {
+		if x.Matched {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// RuleResult is one rule's outcome.
+type RuleResult struct {
+	Rule    *Rule // the declaration (name, namespace, tags, meta, strings)
+	Matched bool
+	// Strings holds, for every string of the rule in declaration order
+	// (private ones included, flagged by their String), its matches.
+	Strings []StringMatches
+}
+
+// StringMatches are the matches of one string.
+type StringMatches struct {
+	String  *String
+	Matches []StringMatch
+}
+
+// StringMatch is one match of a string.
+type StringMatch struct {
+	Offset int64
+	Length int64
+	Data   []byte // up to 512 bytes, as yara keeps
+	// XorKey is the key of an xor string's match (HasXorKey set).
+	XorKey    byte
+	HasXorKey bool
+}
+
+// Scan compiles nothing and searches data with the rules' own matcher,
+// then evaluates every rule.
+func (r *Rules) Scan(ctx context.Context, data []byte, opt *ScanOptions) (*Result, error) {
+	panic("unimplemented: evaluator helper")
+}
+
+// Patterns returns the byte patterns of all strings of all rules, for a
+// host (the engine) that searches them in its own matcher together with
+// other patterns. Evaluate then takes the hits.
+func (r *Rules) Patterns() []*match.Node {
+	panic("unimplemented: evaluator helper")
+}
+
+// Evaluate evaluates every rule over data given the hits of Patterns()
+// found by the host: hits(i) returns the hits of pattern i, sorted by start.
+func (r *Rules) Evaluate(ctx context.Context, data []byte, hits func(i int) []match.Hit, opt *ScanOptions) (*Result, error) {
+	panic("unimplemented: evaluator helper")
+}
+
+// Save writes the compiled rules in glassav's compiled form (yarac); Load
+// reads it back.
+func (r *Rules) Save(w io.Writer) error { panic("unimplemented: evaluator helper") }
+
+// Load reads rules written by Save.
+func Load(rd io.Reader) (*Rules, error) { panic("unimplemented: evaluator helper") }
+
+// Builtin returns the modules glassav implements: hash, math, time,
+// console, string, tests (and later pe, elf, ...).
+func Builtin() []Module { panic("unimplemented: modules helper") }
