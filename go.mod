@@ -2,7 +2,11 @@ module github.com/glassav/glassav
 
 go 1.26.8
 
-require github.com/prometheus/client_golang v1.23.2
+require (
+	filippo.io/torchwood v0.6.1
+	github.com/prometheus/client_golang v1.23.2
+	golang.org/x/mod v0.43.0
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -13,6 +17,8 @@ require (
 	github.com/prometheus/common v0.66.1 // indirect
 	github.com/prometheus/procfs v0.16.1 // indirect
 	go.yaml.in/yaml/v2 v2.4.2 // indirect
+	golang.org/x/crypto v0.38.0 // indirect
+	golang.org/x/sync v0.14.0 // indirect
 	golang.org/x/sys v0.35.0 // indirect
 	google.golang.org/protobuf v1.36.8 // indirect
 )
