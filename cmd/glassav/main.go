@@ -29,6 +29,12 @@ func commands() []command {
 	return []command{
 		{"scan", "scan files and directories (clamscan-compatible output)", runScan},
 		{"daemon", "serve scans over the clamd socket protocol and HTTP", runDaemon},
+		{"publish", "build, log, sign and publish a signature release", runPublish},
+		{"update", "install the newest verified signature release", runUpdate},
+		{"keygen", "generate an Ed25519 publisher or witness key pair", runKeygen},
+		{"witness", "cosign a transparency log's checkpoints after checking consistency", runWitness},
+		{"mirror", "serve a published signature tree over HTTP (mirror serve DIR)", runMirror},
+		{"log", "audit a signature transparency log (log audit URL)", runLog},
 		{"version", "print the version", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
 			fmt.Fprintf(stdout, "glassav %s\n", version)
 			return 0
