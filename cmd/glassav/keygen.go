@@ -84,14 +84,14 @@ func writeNew(name, data string, perm os.FileMode) error {
 // loadVKey returns a verifier key given inline or as the name of a file
 // holding it (NAME.pub).
 func loadVKey(s string) (string, error) {
-	if strings.Count(s, "+") >= 2 && !strings.ContainsAny(s, "/\\") {
-		return s, nil
-	}
-	b, err := os.ReadFile(s)
-	if err != nil {
+	// A file name is tried first: verifier keys are base64 and may hold
+	// '/', so the text alone cannot tell them apart.
+	if b, err := os.ReadFile(s); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if strings.Count(s, "+") < 2 {
 		return "", fmt.Errorf("%q is neither a verifier key nor a readable key file: %w", s, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	return s, nil
 }
 
 // loadSignerKey reads a signer key file (NAME.key).

@@ -34,7 +34,7 @@ type publishConfig struct {
 func (c *publishConfig) options() options {
 	keyChange := func(action, role string) func(string) error {
 		return func(s string) error {
-			k, err := readKeyArg(s)
+			k, err := loadVKey(s)
 			if err != nil {
 				return err
 			}
@@ -110,17 +110,6 @@ func runPublish(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return 1
 	}
 	return 0
-}
-
-// readKeyArg returns a key given inline or as the name of a file holding it.
-func readKeyArg(s string) (string, error) {
-	if b, err := os.ReadFile(s); err == nil {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if strings.Count(s, "+") < 2 {
-		return "", fmt.Errorf("%q: neither a key file nor a verifier key", s)
-	}
-	return s, nil
 }
 
 func publish(ctx context.Context, c *publishConfig, dir string, stdout io.Writer) error {

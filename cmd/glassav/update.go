@@ -32,7 +32,7 @@ func (c *updateConfig) options() options {
 	set := func(key string) func(string) error {
 		return func(v string) error {
 			if strings.HasSuffix(key, "-key") {
-				k, err := readKeyArg(v)
+				k, err := loadVKey(v)
 				if err != nil {
 					return err
 				}
