@@ -1,9 +1,11 @@
 package clamd
 
 import (
+	"math"
 	"net/http"
 	"time"
 
+	"github.com/glassav/glassav/update"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -88,6 +90,24 @@ func NewMetrics(db *Database) *Metrics {
 			func() float64 { return float64(db.failures.Load()) }),
 	)
 	return m
+}
+
+// WatchUpdates adds glassav_database_age_seconds: how long ago the
+// release the updater last verified in stateDir (the directory holding the
+// "current" link the daemon loads) was published. It grows when updates
+// stop arriving, whatever the reason: a frozen mirror, a dead network, a
+// stopped updater. Before the first verified update it is absent (NaN).
+func (m *Metrics) WatchUpdates(stateDir string) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "glassav_database_age_seconds",
+		Help: "Time since the last verified signature release was published (NaN before the first update).",
+	}, func() float64 {
+		age, ok := update.DatabaseAge(stateDir, time.Now())
+		if !ok {
+			return math.NaN()
+		}
+		return age.Seconds()
+	}))
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -12,11 +12,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -389,8 +392,15 @@ func TestEndToEnd(t *testing.T) {
 	sock := filepath.Join(ddir, "s")
 	conf := filepath.Join(ddir, "clamd.conf")
 	os.WriteFile(conf, fmt.Appendf(nil, "LocalSocket %s\nDatabaseDirectory %s\nSelfCheck 1\nForeground yes\n", sock, filepath.Join(stateA, "current")), 0o644)
-	d := start(t, "daemon", "-c", conf)
+	httpAddr := freeAddr(t)
+	d := start(t, "daemon", "-c", conf, "--http", httpAddr)
 	d.waitDial(t, "unix", sock)
+	d.waitDial(t, "tcp", httpAddr)
+	// The daemon serving an updater's "current" link reports how fresh
+	// the verified release is.
+	if age := metric(t, "http://"+httpAddr+"/metrics", "glassav_database_age_seconds"); age < 0 || age > 600 {
+		t.Errorf("glassav_database_age_seconds = %v, want the seconds since v1 was published", age)
+	}
 	if got := clamd(t, sock, "PING"); got != "PONG" {
 		t.Fatalf("PING: %q", got)
 	}
@@ -457,4 +467,29 @@ func TestEndToEnd(t *testing.T) {
 	confC, stateC := n.install("installC", 2, "http://192.0.2.1:9")
 	must(t, "update", "--config", confC, "--offline", filepath.Join(n.public, "bundles", "3.tar"), "--proof", filepath.Join(n.public, "proofs", "3.proof"))
 	checkInstalled(t, stateC, 3)
+}
+
+// metric fetches a Prometheus text page and returns the value of name.
+func metric(t *testing.T, url, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("%s: no %s in\n%s", url, name, b)
+	return 0
 }

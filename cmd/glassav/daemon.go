@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -169,6 +170,10 @@ func daemon(ctx context.Context, c *daemonConfig, stderr io.Writer) error {
 	}
 
 	metrics := clamd.NewMetrics(db)
+	if dir := cfg.DatabaseDirectory; filepath.Base(filepath.Clean(dir)) == "current" {
+		// A database installed by glassav update: report its freshness.
+		metrics.WatchUpdates(filepath.Dir(filepath.Clean(dir)))
+	}
 	srv := clamd.NewServer(cfg, db, clamd.Options{Version: version, Log: logger, Metrics: metrics, CacheEntries: c.cache})
 
 	var hs *http.Server
