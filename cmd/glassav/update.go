@@ -159,6 +159,14 @@ func updateSettings(f *update.File, logger *log.Logger) (*update.Config, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Keys in the configuration file may name .pub files, as flags may.
+	for _, keys := range []*[]string{&f.Publishers, &f.Witnesses} {
+		for i, k := range *keys {
+			if (*keys)[i], err = loadVKey(k); err != nil {
+				return nil, err
+			}
+		}
+	}
 	cfg := &update.Config{
 		Mirror: f.Mirror,
 		Policy: translog.Policy{
