@@ -11,7 +11,7 @@ func isWord(b byte) bool { return b == '_' || isAlnum(b) }
 // validAssertion reports whether a is one of the assertions the matcher
 // knows.
 func validAssertion(a Assertion) bool {
-	return a >= AssertBegin && a <= AssertLineEnd
+	return a >= AssertBegin && a <= AssertWideNotWordBoundary
 }
 
 // sideDependent reports whether a's meaning depends on whether it sits at
@@ -34,6 +34,13 @@ func assertAt(a Assertion, data []byte, p int, atStart bool) bool {
 		before := p > 0 && isWord(data[p-1])
 		after := p < len(data) && isWord(data[p])
 		return (before != after) == (a == AssertWordBoundary)
+	case AssertWideWordBoundary, AssertWideNotWordBoundary:
+		if p < 2 || p >= len(data) {
+			return a == AssertWideWordBoundary
+		}
+		before := isWord(data[p-2]) && data[p-1] == 0
+		after := p+1 < len(data) && isWord(data[p]) && data[p+1] == 0
+		return (before != after) == (a == AssertWideWordBoundary)
 	case AssertLineStart:
 		return p == 0 || data[p-1] == '\n'
 	case AssertLineEnd:

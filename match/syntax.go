@@ -37,6 +37,11 @@ const (
 	AssertClamNonAlnum // ClamAV (W): a non-alphanumeric byte (not the edge)
 	AssertLineStart    // multi-line ^
 	AssertLineEnd      // multi-line $
+	// YARA \b and \B in wide strings: word characters are 16-bit units
+	// (a byte of [A-Za-z0-9_] then a zero byte), and the edges of the
+	// data count as a boundary, as yara's engine has it.
+	AssertWideWordBoundary
+	AssertWideNotWordBoundary
 )
 
 // Class is a set of bytes, one bit per byte value.

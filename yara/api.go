@@ -2,15 +2,19 @@ package yara
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/glassav/glassav/match"
 )
 
-// This file is the contract between the evaluator, the pattern lowering,
-// the CLI and the engine. Bodies marked unimplemented are filled by their
-// owners.
+// This file is the package's API for hosts (the CLI and the engine):
+// compiling rules, scanning with the rules' own matcher or evaluating the
+// hits of a host's matcher. Compile is in compile.go, the evaluator in
+// eval*.go, Save and Load in save.go.
 
 // CompileConfig controls Compile.
 type CompileConfig struct {
@@ -26,14 +30,25 @@ type CompileConfig struct {
 // Rules is a compiled rule set. It is immutable and safe for concurrent
 // scans.
 type Rules struct {
-	// filled by the evaluator helper
+	files   []*File // the checked sources, for Save
+	rules   []compiledRule
+	strs    []compiledString
+	nodes   []*match.Node // the patterns of all strings, in string order
+	matcher *match.Matcher
+	modules map[string]Module
+	imports []string // modules imported by any file, in order
+	nslots  int      // loop variable slots a scan needs
+
+	extNames []string // external variables, sorted
+	extDefs  []Value
+	extIdx   map[string]int
+
+	cfg  CompileConfig // as compiled, for Save
+	hits sync.Pool     // *match.Hits
 }
 
 // Compile checks and compiles parsed files (in order) into Rules. It
 // returns yara's warnings beside the rules, and the first error.
-func Compile(cfg *CompileConfig, files ...*File) (*Rules, []*Error, error) {
-	panic("unimplemented: evaluator helper")
-}
 
 // ScanOptions controls one scan.
 type ScanOptions struct {
@@ -109,29 +124,68 @@ type StringMatch struct {
 // Scan compiles nothing and searches data with the rules' own matcher,
 // then evaluates every rule.
 func (r *Rules) Scan(ctx context.Context, data []byte, opt *ScanOptions) (*Result, error) {
-	panic("unimplemented: evaluator helper")
+	if opt == nil {
+		opt = &ScanOptions{}
+	}
+	if opt.Timeout > 0 {
+		// The deadline covers the search too, not only the conditions.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
+		defer cancel()
+	}
+	var h *match.Hits
+	var scanErr error
+	defer func() {
+		if h != nil {
+			r.hits.Put(h)
+		}
+	}()
+	// The search runs when a condition first needs a string, so rules
+	// decided by filesize, header bytes or modules cost no search.
+	hits := func(i int) []match.Hit {
+		if h == nil {
+			if x, ok := r.hits.Get().(*match.Hits); ok {
+				h = x
+			} else {
+				h = match.NewHits()
+			}
+			workers := opt.Workers
+			if workers < 1 {
+				workers = 1
+			}
+			if err := r.matcher.Scan(ctx, data, workers, h); err != nil {
+				scanErr = err
+				h.Reset()
+			}
+		}
+		if scanErr != nil {
+			return nil
+		}
+		return h.Of(i)
+	}
+	truncated := func(i int) bool { return h != nil && h.Truncated(i) }
+	res, err := r.evaluate(ctx, data, hits, truncated, opt)
+	if err == nil && scanErr != nil {
+		return nil, fmt.Errorf("searching: %w", scanErr)
+	}
+	return res, err
 }
 
 // Patterns returns the byte patterns of all strings of all rules, for a
 // host (the engine) that searches them in its own matcher together with
 // other patterns. Evaluate then takes the hits.
 func (r *Rules) Patterns() []*match.Node {
-	panic("unimplemented: evaluator helper")
+	return slices.Clone(r.nodes)
 }
 
 // Evaluate evaluates every rule over data given the hits of Patterns()
 // found by the host: hits(i) returns the hits of pattern i, sorted by start.
 func (r *Rules) Evaluate(ctx context.Context, data []byte, hits func(i int) []match.Hit, opt *ScanOptions) (*Result, error) {
-	panic("unimplemented: evaluator helper")
+	if opt == nil {
+		opt = &ScanOptions{}
+	}
+	if hits == nil {
+		hits = func(int) []match.Hit { return nil }
+	}
+	return r.evaluate(ctx, data, hits, nil, opt)
 }
-
-// Save writes the compiled rules in glassav's compiled form (yarac); Load
-// reads it back.
-func (r *Rules) Save(w io.Writer) error { panic("unimplemented: evaluator helper") }
-
-// Load reads rules written by Save.
-func Load(rd io.Reader) (*Rules, error) { panic("unimplemented: evaluator helper") }
-
-// Builtin returns the modules glassav implements: hash, math, time,
-// console, string, tests (and later pe, elf, ...).
-func Builtin() []Module { panic("unimplemented: modules helper") }

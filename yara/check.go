@@ -29,6 +29,11 @@ type CheckConfig struct {
 	Externals map[string]any
 	// Modules are the modules that may be imported; nil means DefaultModules().
 	Modules []string
+	// Schemas are the declarations (Module.Declare) of the modules, by
+	// name. With a schema, member accesses, indexes, calls and loops over
+	// module values are typed as yara types them; without one they pass
+	// unchecked (TypeUnknown).
+	Schemas map[string]*Object
 }
 
 // Check resolves and type-checks the rules of files (in order; a rule may
@@ -36,10 +41,16 @@ type CheckConfig struct {
 // yara enforces at compile time. It returns the warnings and the first
 // error.
 func Check(cfg *CheckConfig, files ...*File) (warnings []*Error, err error) {
+	_, warnings, err = check(cfg, files)
+	return warnings, err
+}
+
+// check is Check returning the checker, whose objs the compiler reads.
+func check(cfg *CheckConfig, files []*File) (c *checker, warnings []*Error, err error) {
 	if cfg == nil {
 		cfg = &CheckConfig{}
 	}
-	c := &checker{cfg: cfg, namespaces: make(map[string]*namespace), modules: make(map[string]bool)}
+	c = &checker{cfg: cfg, namespaces: make(map[string]*namespace), modules: make(map[string]bool), objs: make(map[Expr]*Object)}
 	mods := cfg.Modules
 	if mods == nil {
 		mods = DefaultModules()
@@ -75,7 +86,7 @@ func Check(cfg *CheckConfig, files ...*File) (warnings []*Error, err error) {
 			c.rule(ns, r)
 		}
 	}
-	return c.warnings, nil
+	return c, c.warnings, nil
 }
 
 type namespace struct {
@@ -87,6 +98,7 @@ type namespace struct {
 type loopVar struct {
 	name string
 	typ  Type
+	obj  *Object // declared module value (structure, array, ...), or nil
 }
 
 type checker struct {
@@ -94,6 +106,9 @@ type checker struct {
 	modules    map[string]bool
 	namespaces map[string]*namespace
 	warnings   []*Error
+	// objs holds the declared module object of every expression that
+	// denotes a module structure, array, dictionary or function.
+	objs map[Expr]*Object
 
 	// Per rule.
 	ns      *namespace
@@ -191,6 +206,9 @@ func (c *checker) str(s *String) {
 			c.warn(s.Pos, "%s contains .*, .+ or .{x,} consider using .{,N}, .{1,N} or {x,N} with a reasonable value for N", s.ID)
 		}
 	}
+	if slowString(s) {
+		c.warn(s.Pos, "string %q may slow down scanning", s.ID)
+	}
 	// The modifier pairs yara rejects, named in the order its messages use.
 	combos := [][2]string{
 		{"xor", "nocase"}, {"base64", "nocase"}, {"base64wide", "nocase"},
@@ -227,8 +245,17 @@ func integer(t Type) bool { return t == TypeInt || t == TypeUnknown }
 // type, integers, floats, strings and even regexps (always true).
 func boolish(Type) bool { return true }
 
+// scalar fails unless e is a value: a module structure, array,
+// dictionary or function cannot be an operand.
+func (c *checker) scalar(e Expr) {
+	if _, call := e.(*Call); !call && c.objs[e] != nil {
+		c.fail(e.Position(), "type mismatch: %s is not a value", describe(e))
+	}
+}
+
 func (c *checker) wantInt(e Expr, what string) *int64 {
 	t, k := c.expr(e)
+	c.scalar(e)
 	if !integer(t) {
 		c.fail(e.Position(), "wrong type for %s: %s, expecting integer", what, t)
 	}
@@ -270,36 +297,17 @@ func (c *checker) expr1(e Expr) (Type, *int64) {
 	case *Ident:
 		return c.ident(e), nil
 	case *Field:
-		t, _ := c.expr(e.X)
-		if t != TypeUnknown {
-			c.fail(e.P, "%s is not a structure", describe(e.X))
-		}
-		return TypeUnknown, nil
+		return c.field(e), nil
 	case *Index:
-		t, _ := c.expr(e.X)
-		if t != TypeUnknown {
-			c.fail(e.P, "%s is not an array or dictionary", describe(e.X))
-		}
-		if it, _ := c.expr(e.Index); it != TypeInt && it != TypeString && it != TypeUnknown {
-			c.fail(e.Index.Position(), "wrong type for index: %s", it)
-		}
-		return TypeUnknown, nil
+		return c.index(e), nil
 	case *Call:
-		if _, ok := e.Fn.(*Ident); ok {
-			c.expr(e.Fn)
-			c.fail(e.P, "%s is not a function", describe(e.Fn))
-		}
-		if t, _ := c.expr(e.Fn); t != TypeUnknown {
-			c.fail(e.P, "%s is not a function", describe(e.Fn))
-		}
-		for _, a := range e.Args {
-			c.expr(a)
-		}
-		return TypeUnknown, nil
+		return c.call(e), nil
 	case *StringRef:
 		return c.stringRef(e), nil
 	case *Read:
-		if t, _ := c.expr(e.Offset); !integer(t) {
+		t, _ := c.expr(e.Offset)
+		c.scalar(e.Offset)
+		if !integer(t) {
 			c.fail(e.P, "wrong type %q for intXXXX or uintXXXX operator", t.String())
 		}
 		return TypeInt, nil
@@ -319,7 +327,9 @@ func (c *checker) expr1(e Expr) (Type, *int64) {
 			}
 		}
 		if e.At != nil {
-			if t, _ := c.expr(e.At); !integer(t) {
+			t, _ := c.expr(e.At)
+			c.scalar(e.At)
+			if !integer(t) {
 				c.fail(e.At.Position(), "invalid value in condition: \"at\" expects an integer, got %s", t)
 			}
 		}
@@ -365,6 +375,7 @@ func (c *checker) body(e Expr) {
 // asBool checks that e of type t may be used as a boolean, warning about
 // literal strings (always true) as yara does.
 func (c *checker) asBool(e Expr, t Type) {
+	c.scalar(e)
 	if !boolish(t) {
 		c.fail(e.Position(), "wrong type for boolean operation: %s", t)
 	}
@@ -396,6 +407,9 @@ func (c *checker) ident(e *Ident) Type {
 	for i := len(c.vars) - 1; i >= 0; i-- {
 		if c.vars[i].name == e.Name {
 			e.Kind = IdentLoopVar
+			if c.vars[i].obj != nil {
+				c.objs[e] = c.vars[i].obj
+			}
 			return c.vars[i].typ
 		}
 	}
@@ -419,6 +433,9 @@ func (c *checker) ident(e *Ident) Type {
 	}
 	if c.imports[e.Name] {
 		e.Kind = IdentModule
+		if o := c.cfg.Schemas[e.Name]; o != nil {
+			c.objs[e] = o
+		}
 		return TypeUnknown
 	}
 	c.fail(e.P, "undefined identifier %q", e.Name)
@@ -483,6 +500,8 @@ func (c *checker) quant(q *Quantifier) *int64 {
 
 // set resolves a string or rule set, marking strings referenced.
 func (c *checker) set(s *Set) {
+	// A tree may be checked again (compiled twice): expand afresh.
+	s.Strings, s.RuleRefs = nil, nil
 	if s.Them {
 		if len(c.cur.Strings) == 0 {
 			c.fail(s.Pos, "undefined string \"$*\"")
@@ -545,6 +564,7 @@ func (c *checker) forIn(e *ForIn) Type {
 		c.fail(e.P, "too many loop variables")
 	}
 	var types []Type
+	var objs []*Object
 	switch e.Iter {
 	case IterRange:
 		if len(e.Vars) != 1 {
@@ -559,6 +579,7 @@ func (c *checker) forIn(e *ForIn) Type {
 		var elem Type
 		for i, x := range e.List {
 			t, _ := c.expr(x)
+			c.scalar(x)
 			if t != TypeInt && t != TypeString && t != TypeUnknown {
 				c.fail(x.Position(), "wrong type for enumeration item: %s", t)
 			}
@@ -573,8 +594,26 @@ func (c *checker) forIn(e *ForIn) Type {
 		if t, _ := c.expr(e.X); t != TypeUnknown {
 			c.fail(e.X.Position(), "wrong type for iterator: %s", t)
 		}
-		for range e.Vars {
-			types = append(types, TypeUnknown)
+		o := c.objs[e.X]
+		switch {
+		case o == nil:
+			for range e.Vars {
+				types = append(types, TypeUnknown)
+			}
+		case o.Kind == KindArray:
+			if len(e.Vars) != 1 {
+				c.fail(e.P, "syntax error, iterator for %s yields a single item on each iteration, but the loop expects %d", describe(e.X), len(e.Vars))
+			}
+			t, eo := memberType(o.Elem)
+			types, objs = []Type{t}, []*Object{eo}
+		case o.Kind == KindDict:
+			if len(e.Vars) != 2 {
+				c.fail(e.P, "syntax error, iterator for %s yields a key,value pair item on each iteration", describe(e.X))
+			}
+			t, eo := memberType(o.Elem)
+			types, objs = []Type{TypeString, t}, []*Object{nil, eo}
+		default:
+			c.fail(e.X.Position(), "%s is not an array or dictionary", describe(e.X))
 		}
 	}
 	for i, v := range e.Vars {
@@ -593,7 +632,11 @@ func (c *checker) forIn(e *ForIn) Type {
 	c.enterLoop(e.P)
 	n := len(c.vars)
 	for i, v := range e.Vars {
-		c.vars = append(c.vars, loopVar{v, types[i]})
+		lv := loopVar{name: v, typ: types[i]}
+		if i < len(objs) {
+			lv.obj = objs[i]
+		}
+		c.vars = append(c.vars, lv)
 	}
 	c.body(e.Body)
 	c.vars = c.vars[:n]
@@ -603,6 +646,9 @@ func (c *checker) forIn(e *ForIn) Type {
 
 func (c *checker) unary(e *Unary) (Type, *int64) {
 	t, k := c.expr(e.X)
+	if e.Op != KwDefined {
+		c.scalar(e.X)
+	}
 	switch e.Op {
 	case KwNot:
 		c.asBool(e.X, t)
@@ -635,6 +681,8 @@ func (c *checker) unary(e *Unary) (Type, *int64) {
 func (c *checker) binary(e *Binary) (Type, *int64) {
 	xt, xk := c.expr(e.X)
 	yt, yk := c.expr(e.Y)
+	c.scalar(e.X)
+	c.scalar(e.Y)
 	op := e.Op
 	// yara says "type mismatch" for operands that cannot be combined and
 	// names the offending type for string operators.
@@ -775,4 +823,135 @@ func fold(op Token, x, y int64) (int64, bool) {
 		return x / y, true
 	}
 	return 0, false
+}
+
+// memberType returns the static type of a module value declared as o:
+// scalars get their type, structures, arrays, dictionaries and functions
+// are TypeUnknown with o itself.
+func memberType(o *Object) (Type, *Object) {
+	switch o.Kind {
+	case KindInt:
+		return TypeInt, nil
+	case KindFloat:
+		return TypeFloat, nil
+	case KindString:
+		return TypeString, nil
+	}
+	return TypeUnknown, o
+}
+
+func (c *checker) typed(e Expr, o *Object) Type {
+	t, eo := memberType(o)
+	if eo != nil {
+		c.objs[e] = eo
+	}
+	return t
+}
+
+// field types X.Name against the module schema.
+func (c *checker) field(e *Field) Type {
+	t, _ := c.expr(e.X)
+	if t != TypeUnknown {
+		c.fail(e.P, "%s is not a structure", describe(e.X))
+	}
+	o := c.objs[e.X]
+	if o == nil {
+		return TypeUnknown
+	}
+	if o.Kind != KindStruct {
+		c.fail(e.P, "%s is not a structure", describe(e.X))
+	}
+	f, ok := o.Fields[e.Name]
+	if !ok {
+		c.fail(e.P, "invalid field name %q", e.Name)
+	}
+	return c.typed(e, f)
+}
+
+// index types X[i]: arrays take integers, dictionaries strings.
+func (c *checker) index(e *Index) Type {
+	t, _ := c.expr(e.X)
+	if t != TypeUnknown {
+		c.fail(e.P, "%s is not an array or dictionary", describe(e.X))
+	}
+	it, _ := c.expr(e.Index)
+	c.scalar(e.Index)
+	if it != TypeInt && it != TypeString && it != TypeUnknown {
+		c.fail(e.Index.Position(), "wrong type for index: %s", it)
+	}
+	o := c.objs[e.X]
+	if o == nil {
+		return TypeUnknown
+	}
+	switch o.Kind {
+	case KindArray:
+		if it != TypeInt {
+			c.fail(e.Index.Position(), "wrong type for array index: %s, expecting integer", it)
+		}
+	case KindDict:
+		if it != TypeString {
+			c.fail(e.Index.Position(), "wrong type for dictionary key: %s, expecting string", it)
+		}
+	default:
+		c.fail(e.P, "%s is not an array or dictionary", describe(e.X))
+	}
+	return c.typed(e, o.Elem)
+}
+
+// argCode is the letter yara uses for an argument of type t.
+func argCode(t Type) byte {
+	switch t {
+	case TypeInt:
+		return 'i'
+	case TypeFloat:
+		return 'f'
+	case TypeString:
+		return 's'
+	case TypeRegexp:
+		return 'r'
+	case TypeBool:
+		return 'b'
+	}
+	return '?'
+}
+
+// call types Fn(args) by choosing the overload whose argument letters
+// match the arguments' types exactly, as yara does.
+func (c *checker) call(e *Call) Type {
+	if _, ok := e.Fn.(*Ident); ok {
+		c.expr(e.Fn)
+		c.fail(e.P, "%s is not a function", describe(e.Fn))
+	}
+	if t, _ := c.expr(e.Fn); t != TypeUnknown {
+		c.fail(e.P, "%s is not a function", describe(e.Fn))
+	}
+	sig := make([]byte, 0, len(e.Args))
+	for _, a := range e.Args {
+		t, _ := c.expr(a)
+		c.scalar(a)
+		sig = append(sig, argCode(t))
+	}
+	o := c.objs[e.Fn]
+	if o == nil {
+		return TypeUnknown
+	}
+	if o.Kind != KindFunc {
+		c.fail(e.P, "%s is not a function", describe(e.Fn))
+	}
+	for _, f := range o.Funcs {
+		if f.Args == string(sig) {
+			c.objs[e] = &Object{Kind: KindFunc, Funcs: []*Func{f}}
+			switch f.Ret {
+			case KindInt:
+				return TypeInt
+			case KindFloat:
+				return TypeFloat
+			case KindString:
+				return TypeString
+			}
+			return TypeUnknown
+		}
+	}
+	c.fail(e.P, "wrong arguments for function %s", describe(e.Fn))
+	return TypeUnknown
 }

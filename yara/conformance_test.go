@@ -2,11 +2,17 @@ package yara
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/glassav/glassav/match"
 )
 
 // sharedDir returns the project's shared reference folder, skipping the
@@ -76,8 +82,18 @@ func compileCase(c corpusCase, dataDir string) error {
 	if err != nil {
 		return err
 	}
-	_, err = Check(&CheckConfig{Externals: harnessExternals(c.Externals)}, f)
+	_, err = Check(&CheckConfig{Externals: harnessExternals(c.Externals), Schemas: builtinSchemas()}, f)
 	return err
+}
+
+// builtinSchemas returns the declarations of the built-in modules, so the
+// checker types their members; other modules stay unchecked.
+func builtinSchemas() map[string]*Object {
+	m := make(map[string]*Object)
+	for _, mod := range Builtin() {
+		m[mod.Name()] = mod.Declare()
+	}
+	return m
 }
 
 // errorCodeWords maps libyara error codes to words (alternatives separated
@@ -104,14 +120,9 @@ var errorCodeWords = map[string]string{
 	"ERROR_DUPLICATED_TAG_IDENTIFIER":    "duplicated tag",
 }
 
-// knownDivergences are corpus cases (by source) we cannot decide yet:
-// their errors need module schemas (which fields are arrays, dictionaries
-// or structures), the later module work.
-var knownDivergences = map[string]string{
-	"yara/tests/test-rules.c:2259": "two loop variables over an array: needs the tests module schema",
-	"yara/tests/test-rules.c:2275": "one loop variable over a dictionary: needs the tests module schema",
-	"yara/tests/test-rules.c:2291": "integer array element compared with a string: needs the tests module schema",
-}
+// knownDivergences are corpus cases (by source) whose compile outcome we
+// knowingly decide differently from yara 4.2.3.
+var knownDivergences = map[string]string{}
 
 // TestConformance runs every case of yara-test-cases.jsonl through Parse
 // and Check: cases yara 4.2.3 compiles must pass, cases it rejects must be
@@ -180,6 +191,8 @@ func TestConformanceWarnings(t *testing.T) {
 			warnWant++
 			if len(ws) > 0 {
 				warnGot++
+			} else {
+				t.Errorf("%s: yara warns, we do not:\n%s", c.Source, c.Rule)
 			}
 		} else {
 			quietWant++
@@ -241,4 +254,282 @@ func TestConformanceUpstream(t *testing.T) {
 		t.Errorf("%s: upstream expects %s, we got %v:\n%s", c.Source, c.Expect, err, c.Rule)
 	}
 	t.Logf("upstream-only cases agreeing: %d/%d (%d known divergences)", agree, n, known)
+}
+
+// scanCase is one corpus case with the fields the scan stage needs.
+type scanCase struct {
+	corpusCase
+	Data       []byte `json:"data"` // base64 in the file
+	DataFile   string `json:"data_file"`
+	MatchData  string `json:"expect_match_data"`
+	HasData    bool   `json:"-"`
+	RuleCount  *int   `json:"expect_rule_count"`
+	StrictEsc  bool   `json:"strict_escape"`
+	RawModules any    `json:"-"`
+}
+
+func readScanCases(t *testing.T, path string) []scanCase {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cases []scanCase
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var c scanCase
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if err := json.Unmarshal(sc.Bytes(), &c.corpusCase); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var raw map[string]json.RawMessage
+		json.Unmarshal(sc.Bytes(), &raw)
+		_, c.HasData = raw["expect_match_data"]
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// modulesOf returns the modules a case imports.
+func (c *scanCase) modulesOf() []string {
+	switch m := c.Module.(type) {
+	case string:
+		return []string{m}
+	case []any:
+		var out []string
+		for _, x := range m {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// latin1 turns a string of code points 0-255 into bytes.
+func latin1(s string) []byte {
+	var b []byte
+	for _, r := range s {
+		b = append(b, byte(r))
+	}
+	return b
+}
+
+// scanOutcome is what a case observes: an error, or the matching rules
+// and all match data.
+type scanOutcome struct {
+	compileErr error
+	scanErr    error
+	matched    int
+	data       [][]byte
+}
+
+// How runCase scans.
+const (
+	viaScan     = iota // Rules.Scan
+	viaEvaluate        // Patterns, an independent matcher, Evaluate
+	viaSaved           // Save, Load, Scan
+)
+
+// runCase compiles and scans one case in the given way.
+func runCase(c *scanCase, dataDir string, how int) scanOutcome {
+	src := strings.ReplaceAll(c.Rule, "$TOP_SRCDIR/tests/data", dataDir)
+	f, err := Parse("case.yar", []byte(src), &Config{ReadFile: os.ReadFile})
+	if err != nil {
+		return scanOutcome{compileErr: err}
+	}
+	rules, _, err := Compile(&CompileConfig{Externals: harnessExternals(c.Externals)}, f)
+	if err != nil {
+		return scanOutcome{compileErr: err}
+	}
+	if how == viaSaved {
+		var buf bytes.Buffer
+		if err := rules.Save(&buf); err != nil {
+			return scanOutcome{scanErr: err}
+		}
+		if rules, err = Load(&buf); err != nil {
+			return scanOutcome{scanErr: err}
+		}
+	}
+	data := c.Data
+	if c.DataFile != "" {
+		data, err = os.ReadFile(filepath.Join(dataDir, strings.TrimPrefix(c.DataFile, "tests/data/")))
+		if err != nil {
+			return scanOutcome{scanErr: err}
+		}
+	}
+	ctx := context.Background()
+	var res *Result
+	if how == viaEvaluate {
+		m, err := match.Compile(rules.Patterns(), match.Options{})
+		if err != nil {
+			return scanOutcome{scanErr: err}
+		}
+		h := match.NewHits()
+		if err := m.Scan(ctx, data, 1, h); err != nil {
+			return scanOutcome{scanErr: err}
+		}
+		res, err = rules.Evaluate(ctx, data, h.Of, nil)
+		if err != nil {
+			return scanOutcome{scanErr: err}
+		}
+	} else {
+		res, err = rules.Scan(ctx, data, nil)
+		if err != nil {
+			return scanOutcome{scanErr: err}
+		}
+	}
+	var out scanOutcome
+	for _, r := range res.Matched() {
+		out.matched++
+		for _, sm := range r.Strings {
+			for _, m := range sm.Matches {
+				out.data = append(out.data, m.Data)
+			}
+		}
+	}
+	return out
+}
+
+// check reports what is wrong with an outcome, or "".
+func (c *scanCase) check(o scanOutcome) string {
+	if c.Expect == "error" {
+		if o.compileErr == nil {
+			return "compiles, yara rejects (" + c.ErrorCode + ")"
+		}
+		return ""
+	}
+	switch {
+	case o.compileErr != nil:
+		return "compile error: " + o.compileErr.Error()
+	case o.scanErr != nil:
+		return "scan error: " + o.scanErr.Error()
+	case c.Expect == "match" && o.matched == 0:
+		return "no match, yara matches"
+	case c.Expect == "nomatch" && o.matched > 0:
+		return "matches, yara does not"
+	case c.RuleCount != nil && *c.RuleCount != o.matched:
+		return fmt.Sprintf("%d rules match, yara %d", o.matched, *c.RuleCount)
+	}
+	if c.HasData {
+		want := latin1(c.MatchData)
+		for _, d := range o.data {
+			if bytes.Equal(d, want) {
+				return ""
+			}
+		}
+		return fmt.Sprintf("no match with data %q (have %q)", want, o.data)
+	}
+	return ""
+}
+
+// scanDivergences are corpus cases we knowingly decide differently from
+// yara 4.2.3, with the reason.
+var scanDivergences = map[string]string{}
+
+// TestConformanceScan runs every case whose modules glassav implements
+// through Compile and Scan, and again through Patterns and Evaluate, and
+// compares the outcome with yara 4.2.3's (expect, expect_rule_count,
+// expect_match_data). It reports the counts per expectation.
+func TestConformanceScan(t *testing.T) {
+	dir := sharedDir(t, "testdata/yara")
+	dataDir, err := filepath.Abs(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := make(map[string]bool)
+	for _, m := range Builtin() {
+		have[m.Name()] = true
+	}
+	type tally struct{ pass, total int }
+	counts := make(map[string]*tally)
+	skipped := make(map[string]int)
+	for _, c := range readScanCases(t, filepath.Join(dir, "yara-test-cases.jsonl")) {
+		missing := ""
+		for _, m := range c.modulesOf() {
+			if !have[m] {
+				missing = m
+			}
+		}
+		if missing != "" {
+			skipped[missing]++
+			continue
+		}
+		kind := c.Expect
+		if c.HasData {
+			kind += "+data"
+		}
+		if c.RuleCount != nil {
+			kind += "+count"
+		}
+		if counts[kind] == nil {
+			counts[kind] = &tally{}
+		}
+		counts[kind].total++
+		bad := c.check(runCase(&c, dataDir, viaScan))
+		if bad == "" && c.Expect != "error" {
+			if bad2 := c.check(runCase(&c, dataDir, viaEvaluate)); bad2 != "" {
+				bad = "Patterns/Evaluate: " + bad2
+			} else if bad2 := c.check(runCase(&c, dataDir, viaSaved)); bad2 != "" {
+				bad = "Save/Load: " + bad2
+			}
+		}
+		if bad != "" {
+			if why, ok := scanDivergences[c.Source]; ok {
+				t.Logf("%s: known divergence (%s): %s", c.Source, why, bad)
+				continue
+			}
+			t.Errorf("%s: %s\n%s", c.Source, bad, c.Rule)
+			continue
+		}
+		counts[kind].pass++
+	}
+	kinds := make([]string, 0, len(counts))
+	for k := range counts {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		t.Logf("%-20s %d/%d", k, counts[k].pass, counts[k].total)
+	}
+	t.Logf("skipped for modules not implemented: %v", skipped)
+}
+
+// TestConformanceScanDropped reports (without asserting) how many cases of
+// the upstream-only tier the full pipeline decides as upstream YARA does.
+func TestConformanceScanDropped(t *testing.T) {
+	dir := sharedDir(t, "testdata/yara")
+	dataDir, err := filepath.Abs(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := make(map[string]bool)
+	for _, m := range Builtin() {
+		have[m.Name()] = true
+	}
+	pass, total := 0, 0
+	for _, c := range readScanCases(t, filepath.Join(dir, "yara-test-cases-dropped.jsonl")) {
+		if c.Expect != "error" && c.Expect != "match" && c.Expect != "nomatch" {
+			continue
+		}
+		ok := true
+		for _, m := range c.modulesOf() {
+			ok = ok && have[m]
+		}
+		if !ok {
+			continue
+		}
+		total++
+		if bad := c.check(runCase(&c, dataDir, viaScan)); bad == "" {
+			pass++
+		} else {
+			t.Logf("%s: %s", c.Source, bad)
+		}
+	}
+	t.Logf("upstream-only cases passing the full pipeline: %d/%d", pass, total)
 }

@@ -14,11 +14,19 @@
 //	          yara enforces at compile time (unreferenced strings, bad
 //	          modifiers, integer overflow, …)
 //	re.go     validation of regular-expression syntax as yara's compiler does it
+//	compile.go  checked rules → Rules: strings lowered into one match.Matcher,
+//	          conditions compiled into closures (eval_expr.go, eval_loop.go)
+//	eval.go   one scan: lazy search (conditions decided by filesize, header
+//	          reads or modules never search), yara's undefined semantics
+//	save.go   the compiled form (glassav yarac): Save and Load
 //
-// Lowering the checked tree into glassav's intermediate form (package ir)
-// is a later stage. The tree is shaped for it: patterns keep their hex
-// tokens and regexp source undigested, identifiers are resolved to what they
-// name, and every expression carries its static type.
+// The checked tree is shaped for compilation: patterns keep their hex
+// tokens and regexp source undigested until strings.go lowers them into
+// match.Node trees, identifiers are resolved to what they name, and every
+// expression carries its static type, so conditions compile into typed
+// closures with no type tests left for scan time. A host with its own
+// matcher (the engine) takes Rules.Patterns and calls Rules.Evaluate with
+// its hits; Rules.Scan does both with the rules' own matcher.
 //
 // All entry points are safe on hostile input: recursion depth, expression
 // size, include depth and identifier length are bounded, and errors carry

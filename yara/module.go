@@ -51,7 +51,8 @@ type Object struct {
 // Func is one overload of a module function.
 type Func struct {
 	// Args has one letter per argument, as yara declares them: 'i'
-	// integer, 'f' float, 's' string, 'r' regular expression.
+	// integer, 'f' float, 's' string, 'r' regular expression, 'b'
+	// boolean (math.to_number; passed as a KindInt 0 or 1).
 	Args string
 	// Ret is KindInt, KindFloat or KindString.
 	Ret Kind

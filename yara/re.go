@@ -244,6 +244,8 @@ func (v *reValidator) escape(inClass bool) (int, error) {
 		return b, nil
 	case 'w', 'W', 's', 'S', 'd', 'D':
 		return -1, nil
+	case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return 0, v.errorf("backreferences are not allowed")
 	case 'b', 'B':
 		if inClass {
 			return 0, v.errorf("illegal escape sequence in class")
@@ -263,51 +265,9 @@ func (v *reValidator) escape(inClass bool) (int, error) {
 	return c, nil
 }
 
-// class parses [...]: a leading '^' negates, a leading ']' is literal,
-// ranges must be ordered.
+// class parses [...] (see parseClass).
 func (v *reValidator) class() error {
-	v.i++ // '['
-	if v.peek() == '^' {
-		v.i++
-	}
-	first := true
-	prev := -1
-	for {
-		c := v.peek()
-		switch {
-		case c == -1:
-			return v.errorf("missing terminating ] for character class")
-		case c == ']' && !first:
-			v.i++
-			return nil
-		case c == '-' && prev >= 0 && v.i+1 < len(v.src) && v.src[v.i+1] != ']':
-			v.i++
-			hi := v.peek()
-			if hi == '\\' {
-				var err error
-				if hi, err = v.escape(true); err != nil {
-					return err
-				}
-				if hi < 0 {
-					return v.errorf("bad character range")
-				}
-			} else {
-				v.i++
-			}
-			if hi < prev {
-				return v.errorf("bad character range")
-			}
-			prev = -1
-		case c == '\\':
-			b, err := v.escape(true)
-			if err != nil {
-				return err
-			}
-			prev = b
-		default:
-			v.i++
-			prev = c
-		}
-		first = false
-	}
+	_, _, end, err := parseClass(v.src, v.i)
+	v.i = end
+	return err
 }

@@ -1,0 +1,221 @@
+package yara
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/glassav/glassav/match"
+)
+
+// defaultMaxStrings is yara's DEFAULT_MAX_STRINGS_PER_RULE.
+const defaultMaxStrings = 10000
+
+// compiledRule is one rule ready to evaluate.
+type compiledRule struct {
+	rule *Rule
+	cond intFn
+	// pre are the cheap top-level conjuncts of the condition (filesize
+	// bounds, header reads, externals): evaluated before anything that
+	// needs the search, a false or undefined one decides the rule.
+	pre  []intFn
+	strs []int // indices in Rules.strs
+	ns   int
+}
+
+// compiledString is one string of one rule and its patterns.
+type compiledString struct {
+	s    *String
+	rule *Rule
+	prog *stringProg
+	pats []int // indices in Rules.nodes, one per prog.nodes()
+	// counted: the condition reads #, @ or ! of the string, so fast mode
+	// must keep all its matches.
+	counted bool
+}
+
+// Compile checks and compiles parsed files (in order) into Rules. It
+// returns yara's warnings beside the rules, and the first error.
+//
+// Checking annotates the files' trees (types, resolved names), so a tree
+// may be compiled again but not by two goroutines at once; the Rules keep
+// the trees (Save prints them).
+func Compile(cfg *CompileConfig, files ...*File) (*Rules, []*Error, error) {
+	if cfg == nil {
+		cfg = &CompileConfig{}
+	}
+	mods := cfg.Modules
+	if mods == nil {
+		mods = Builtin()
+	}
+	r := &Rules{files: files, modules: make(map[string]Module), extIdx: make(map[string]int), cfg: *cfg}
+	ccfg := &CheckConfig{Externals: cfg.Externals, Modules: []string{}, Schemas: make(map[string]*Object)}
+	for _, m := range mods {
+		r.modules[m.Name()] = m
+		ccfg.Modules = append(ccfg.Modules, m.Name())
+		ccfg.Schemas[m.Name()] = m.Declare()
+	}
+	ch, warns, err := check(ccfg, files)
+	if err != nil {
+		return nil, warns, err
+	}
+	names := make([]string, 0, len(cfg.Externals))
+	for k := range cfg.Externals {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		v, err := externalValue(cfg.Externals[k])
+		if err != nil {
+			return nil, warns, fmt.Errorf("external %s: %w", k, err)
+		}
+		r.extIdx[k] = len(r.extNames)
+		r.extNames = append(r.extNames, k)
+		r.extDefs = append(r.extDefs, v)
+	}
+	maxStrings := cfg.MaxStringsPerRule
+	if maxStrings <= 0 {
+		maxStrings = defaultMaxStrings
+	}
+	c := &compiler{r: r, objs: ch.objs, strIdx: make(map[*String]int), ruleIdx: make(map[*Rule]int)}
+	nsIdx := make(map[string]int)
+	err = func() (err error) {
+		defer func() {
+			if x := recover(); x != nil {
+				b, ok := x.(bailout)
+				if !ok {
+					panic(x)
+				}
+				err = b.err
+			}
+		}()
+		for _, f := range files {
+			for _, imp := range f.Imports {
+				if !slices.Contains(r.imports, imp.Module) {
+					r.imports = append(r.imports, imp.Module)
+				}
+			}
+			ns, ok := nsIdx[f.Namespace]
+			if !ok {
+				ns = len(nsIdx)
+				nsIdx[f.Namespace] = ns
+			}
+			for _, rule := range f.Rules {
+				if len(rule.Strings) > maxStrings {
+					c.fail(rule.Pos, "too many strings in rule %q (limit: %d)", rule.Name, maxStrings)
+				}
+				c.compileRule(rule, ns)
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		return nil, warns, err
+	}
+	r.nslots = c.maxSlots
+	if len(r.nodes) > 0 {
+		m, err := match.Compile(r.nodes, match.Options{})
+		if err != nil {
+			return nil, warns, fmt.Errorf("compiling patterns: %w", err)
+		}
+		r.matcher = m
+	}
+	return r, warns, nil
+}
+
+// externalValue normalises an external variable's value.
+func externalValue(v any) (Value, error) {
+	switch v := v.(type) {
+	case bool:
+		if v {
+			return Value{Kind: KindInt, Int: 1}, nil
+		}
+		return Value{Kind: KindInt}, nil
+	case int:
+		return Value{Kind: KindInt, Int: int64(v)}, nil
+	case int64:
+		return Value{Kind: KindInt, Int: v}, nil
+	case float64:
+		return Value{Kind: KindFloat, Float: v}, nil
+	case string:
+		return Value{Kind: KindString, Str: []byte(v)}, nil
+	}
+	return Value{}, fmt.Errorf("unsupported type %T", v)
+}
+
+// compiler turns checked conditions into closures.
+type compiler struct {
+	r       *Rules
+	objs    map[Expr]*Object
+	strIdx  map[*String]int
+	ruleIdx map[*Rule]int
+
+	// Per rule.
+	cur      *Rule
+	scope    []scopeVar
+	maxSlots int
+	curSet   []int // strings of the innermost for … of
+}
+
+type scopeVar struct {
+	name string
+	slot int
+}
+
+func (c *compiler) fail(pos Pos, format string, args ...any) {
+	panic(bailout{errorf(pos, format, args...)})
+}
+
+func (c *compiler) compileRule(rule *Rule, ns int) {
+	c.cur, c.scope = rule, nil
+	cr := compiledRule{rule: rule, ns: ns}
+	for _, s := range rule.Strings {
+		p, err := compileString(s)
+		if err != nil {
+			c.fail(s.Pos, "%v", err)
+		}
+		cs := compiledString{s: s, rule: rule, prog: p}
+		for _, n := range p.nodes() {
+			cs.pats = append(cs.pats, len(c.r.nodes))
+			c.r.nodes = append(c.r.nodes, n)
+		}
+		c.strIdx[s] = len(c.r.strs)
+		cr.strs = append(cr.strs, len(c.r.strs))
+		c.r.strs = append(c.r.strs, cs)
+	}
+	for _, x := range conjuncts(rule.Condition, nil) {
+		if cheap(x) {
+			cr.pre = append(cr.pre, c.bool(x))
+		}
+	}
+	cr.cond = c.bool(rule.Condition)
+	c.ruleIdx[rule] = len(c.r.rules)
+	c.r.rules = append(c.r.rules, cr)
+}
+
+// conjuncts flattens the top-level `and` chain of e.
+func conjuncts(e Expr, dst []Expr) []Expr {
+	if b, ok := e.(*Binary); ok && b.Op == KwAnd {
+		return conjuncts(b.Y, conjuncts(b.X, dst))
+	}
+	return append(dst, e)
+}
+
+// cheap reports whether e depends only on the data's size and bytes and
+// on externals, with no loop: what can be decided before any search.
+func cheap(e Expr) bool {
+	switch e := e.(type) {
+	case *BoolLit, *IntLit, *FloatLit, *StringLit, *RegexpLit:
+		return true
+	case *Keyword:
+		return e.Kind == Filesize
+	case *Ident:
+		return e.Kind == IdentExternal
+	case *Read:
+		return cheap(e.Offset)
+	case *Unary:
+		return cheap(e.X)
+	case *Binary:
+		return cheap(e.X) && cheap(e.Y)
+	}
+	return false
+}

@@ -1,0 +1,301 @@
+package yara
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/glassav/glassav/match"
+)
+
+// Conditions are compiled into closures over a scanState, one closure type
+// per static type. Every closure reports, beside its value, whether the
+// value is defined: yara's undefined propagates through most operators
+// and makes a rule's condition false.
+type (
+	intFn   func(*scanState) (int64, bool) // integers and booleans (0 or 1)
+	floatFn func(*scanState) (float64, bool)
+	strFn   func(*scanState) ([]byte, bool)
+	objFn   func(*scanState) *Object // nil when undefined
+)
+
+// slot holds one loop variable's current value.
+type slot struct {
+	i   int64
+	f   float64
+	s   []byte
+	o   *Object
+	def bool
+}
+
+// scanState is everything one evaluation reads and memoises.
+type scanState struct {
+	ctx  context.Context
+	r    *Rules
+	data []byte
+	opt  *ScanOptions
+	hits func(i int) []match.Hit
+	// truncated reports patterns whose hits the matcher cut at its cap
+	// (nil when the host does not say).
+	truncated func(i int) bool
+
+	// matches[i] are string i's matches, computed on first use.
+	matches   [][]StringMatch
+	done      []bool
+	foundMemo []int8 // found: 0 unknown, 1 yes, -1 no
+	scratch   []StringMatch
+
+	matched []bool  // rule i matched (so far)
+	exts    []Value // external variables
+	vars    []slot  // loop variables
+	cur     int     // string of the innermost for … of
+
+	mods     map[string]*Object
+	modCtx   map[string]*ScanContext
+	shared   *ScanContext
+	warnings []string
+	steps    int
+	err      error
+}
+
+// stop reports whether the scan must end (context cancelled or timed
+// out); it looks at the context only every few thousand steps.
+func (s *scanState) stop() bool {
+	if s.err != nil {
+		return true
+	}
+	s.steps++
+	if s.steps&0xfff == 0 {
+		if err := s.ctx.Err(); err != nil {
+			s.err = err
+			return true
+		}
+	}
+	return false
+}
+
+// stringMatches returns string i's matches: the hits of its patterns
+// confirmed by the string's program, sorted by offset, one per offset as
+// yara keeps them, capped.
+func (s *scanState) stringMatches(i int) []StringMatch {
+	if s.done[i] {
+		return s.matches[i]
+	}
+	s.done[i] = true
+	cs := &s.r.strs[i]
+	limit := s.opt.MaxMatchesPerString
+	if limit <= 0 {
+		limit = match.DefaultMaxHits
+	}
+	single := s.opt.FastMode && !cs.counted
+	var out []StringMatch
+	if !single {
+		n := 0
+		for _, p := range cs.pats {
+			n += len(s.hits(p))
+		}
+		out = make([]StringMatch, 0, min(n, limit+1))
+	}
+	for k, p := range cs.pats {
+		for _, h := range s.hits(p) {
+			out = cs.prog.confirm(s.data, k, h, out)
+			if (single && len(out) > 0) || (len(cs.pats) == 1 && len(out) > limit) {
+				break
+			}
+		}
+	}
+	if len(cs.pats) > 1 {
+		sort.SliceStable(out, func(a, b int) bool { return out[a].Offset < out[b].Offset })
+	}
+	// One match per offset, as yara's match list keeps them.
+	out = slices.CompactFunc(out, func(a, b StringMatch) bool { return a.Offset == b.Offset })
+	truncated := len(out) > limit
+	if truncated {
+		out = out[:limit]
+	}
+	for _, p := range cs.pats {
+		truncated = truncated || (s.truncated != nil && s.truncated(p))
+	}
+	if truncated {
+		s.warnings = append(s.warnings, "too many matches for string "+cs.s.ID+" in rule "+cs.rule.Name)
+	}
+	s.matches[i] = out
+	return out
+}
+
+// found reports whether string i has at least one match. It confirms
+// hits only until the first match, so a string that merely has to be
+// present costs one confirmation, not one per hit.
+func (s *scanState) found(i int) bool {
+	if s.done[i] {
+		return len(s.matches[i]) > 0
+	}
+	if f := s.foundMemo[i]; f != 0 {
+		return f > 0
+	}
+	cs := &s.r.strs[i]
+	res := int8(-1)
+scan:
+	for k, p := range cs.pats {
+		for _, h := range s.hits(p) {
+			if s.scratch = cs.prog.confirm(s.data, k, h, s.scratch[:0]); len(s.scratch) > 0 {
+				res = 1
+				break scan
+			}
+		}
+	}
+	s.foundMemo[i] = res
+	return res > 0
+}
+
+// module returns the loaded value of module name, loading it on first use.
+func (s *scanState) module(name string) *Object {
+	if o, ok := s.mods[name]; ok {
+		return o
+	}
+	m := s.r.modules[name]
+	if m == nil {
+		s.mods[name] = nil
+		return nil
+	}
+	o, err := m.Load(s.scanContext(name))
+	if err != nil {
+		s.warnings = append(s.warnings, "module "+name+": "+err.Error())
+		o = nil
+	}
+	s.mods[name] = o
+	return o
+}
+
+// scanContext returns the context module functions of module name see.
+func (s *scanState) scanContext(name string) *ScanContext {
+	if sc, ok := s.modCtx[name]; ok {
+		return sc
+	}
+	sc := &ScanContext{Data: s.data, Now: s.shared.Now, Console: s.shared.Console}
+	if s.opt.ModuleData != nil {
+		sc.ModuleData = s.opt.ModuleData[name]
+	}
+	s.modCtx[name] = sc
+	return sc
+}
+
+// evaluate runs every rule's condition over data; hits gives the hits of
+// pattern i (of r.nodes), and is called only when a condition needs them.
+func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []match.Hit, truncated func(i int) bool, opt *ScanOptions) (*Result, error) {
+	if opt.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
+		defer cancel()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s := &scanState{
+		ctx:       ctx,
+		r:         r,
+		data:      data,
+		opt:       opt,
+		hits:      hits,
+		truncated: truncated,
+		matches:   make([][]StringMatch, len(r.strs)),
+		done:      make([]bool, len(r.strs)),
+		foundMemo: make([]int8, len(r.strs)),
+		matched:   make([]bool, len(r.rules)+1),
+		vars:      make([]slot, r.nslots),
+		mods:      make(map[string]*Object),
+		modCtx:    make(map[string]*ScanContext),
+	}
+	exts, err := r.externals(opt.Externals)
+	if err != nil {
+		return nil, err
+	}
+	s.exts = exts
+	now := opt.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	s.shared = &ScanContext{Data: data, Now: now}
+	if opt.Console != nil {
+		w := opt.Console
+		s.shared.Console = func(msg string) { io.WriteString(w, msg+"\n") }
+	}
+	failedNS := make(map[int]bool)
+	for i := range r.rules {
+		cr := &r.rules[i]
+		ok := true
+		for _, p := range cr.pre {
+			if v, def := p(s); !def || v == 0 {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			v, def := cr.cond(s)
+			ok = def && v != 0
+		}
+		if s.err != nil {
+			return nil, fmt.Errorf("scanning: %w", s.err)
+		}
+		s.matched[i] = ok
+		if !ok && cr.rule.Global {
+			failedNS[cr.ns] = true
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("scanning: %w", err)
+	}
+	res := &Result{Modules: make(map[string]*Object)}
+	for i := range r.rules {
+		cr := &r.rules[i]
+		if failedNS[cr.ns] {
+			s.matched[i] = false
+		}
+		if cr.rule.Private {
+			continue
+		}
+		rr := RuleResult{Rule: cr.rule, Matched: s.matched[i]}
+		if rr.Matched {
+			for _, si := range cr.strs {
+				rr.Strings = append(rr.Strings, StringMatches{String: r.strs[si].s, Matches: s.stringMatches(si)})
+			}
+		}
+		res.Rules = append(res.Rules, rr)
+	}
+	// Every imported module is part of the result, as yara loads them all
+	// for each scan; conditions load them only when they read them.
+	for _, name := range r.imports {
+		if o := s.module(name); o != nil {
+			res.Modules[name] = o
+		}
+	}
+	res.Warnings = s.warnings
+	return res, nil
+}
+
+// externals returns the external variables of one scan: the compiled
+// defaults overridden by over.
+func (r *Rules) externals(over map[string]any) ([]Value, error) {
+	if len(over) == 0 {
+		return r.extDefs, nil
+	}
+	exts := slices.Clone(r.extDefs)
+	for k, v := range over {
+		i, ok := r.extIdx[k]
+		if !ok {
+			return nil, fmt.Errorf("undefined external variable %q", k)
+		}
+		x, err := externalValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("external %s: %w", k, err)
+		}
+		if x.Kind != exts[i].Kind {
+			return nil, fmt.Errorf("external %s: wrong type", k)
+		}
+		exts[i] = x
+	}
+	return exts, nil
+}
