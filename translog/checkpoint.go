@@ -2,8 +2,12 @@ package translog
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,7 +116,8 @@ func ParseUnverified(msg []byte) (origin string, tree tlog.Tree, t time.Time, er
 }
 
 // MergeSignatures returns the note a with the signature lines of b that a
-// lacks appended. Both must sign the same text; signatures are not checked
+// lacks appended (a newer cosignature by the same witness replacing the
+// older). Both must sign the same text; signatures are not checked
 // (the verifier checks every one it knows).
 func MergeSignatures(a, b []byte) ([]byte, error) {
 	ta, sa, err := splitNote(a)
@@ -149,21 +154,52 @@ func AppendSignatureLines(msg []byte, lines []byte) ([]byte, error) {
 	return appendSigLines(msg, sa, sb)
 }
 
+// appendSigLines returns msg with the signature lines add merged into
+// its lines have. A cosignature by a key that already cosigned (same name
+// and key hash) replaces the earlier one if it is newer: a witness asked
+// again to cosign the same checkpoint returns a newer timestamp, and
+// appending it would leave the stale line in force (a note verifier keeps
+// the first line per key) while the note grew toward the 100-signature
+// limit of sumdb/note.
 func appendSigLines(msg []byte, have, add []string) ([]byte, error) {
-	seen := make(map[string]bool, len(have))
-	for _, s := range have {
-		seen[s] = true
+	text := msg[:len(msg)-len(strings.Join(have, "\n"))-1]
+	lines := slices.Clone(have)
+	at := make(map[string]int, len(have))
+	for i, s := range have {
+		k, _ := signerOf(s)
+		at[k] = i
 	}
-	out := bytes.Clone(msg)
 	for _, s := range add {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s...)
-			out = append(out, '\n')
+		k, t := signerOf(s)
+		if i, ok := at[k]; ok {
+			if _, old := signerOf(lines[i]); t > old {
+				lines[i] = s
+			}
+			continue
 		}
+		at[k] = len(lines)
+		lines = append(lines, s)
+	}
+	out := bytes.Clone(text)
+	for _, s := range lines {
+		out = append(out, s...)
+		out = append(out, '\n')
 	}
 	if len(out) > MaxNoteSize {
 		return nil, errors.New("translog: signed note too large after adding signatures")
 	}
 	return out, nil
+}
+
+// signerOf returns what identifies the key of a cosignature line (its
+// name and the key hash that starts the signature) and its timestamp.
+// Any other line (the publisher's signatures, lines that do not decode)
+// is identified by its whole text, so that it is never replaced.
+func signerOf(line string) (key string, ts uint64) {
+	name, b64, ok := strings.Cut(strings.TrimPrefix(line, "— "), " ")
+	sig, err := base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || len(sig) != 4+8+ed25519.SignatureSize {
+		return line, 0
+	}
+	return "cosignature " + name + " " + string(sig[:4]), binary.BigEndian.Uint64(sig[4:12])
 }

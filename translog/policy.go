@@ -80,7 +80,8 @@ func (p *Policy) Check() error {
 //
 // Keys are identified by name and public key, whatever their note
 // algorithm, so revoking a witness's note vkey also revokes its
-// cosignature vkey.
+// cosignature vkey. Revocation goes by public key alone: it removes the
+// key under every name, and the key cannot be added again under another.
 type KeyState struct {
 	// Size is the number of log leaves replayed into the state. Apply does
 	// not advance it; the caller that replays leaves does.
@@ -157,7 +158,7 @@ func (k *KeyState) Apply(leaf []byte) error {
 	id := identity(v)
 	switch kc.Action {
 	case ActionAdd:
-		if _, ok := k.revoked[id]; ok {
+		if samePub(k.revoked, v.pub) != nil {
 			return fmt.Errorf("translog: key leaf adds %s key %q, which was revoked: %w", kc.Role, v.name, ErrRevoked)
 		}
 		if kc.Role == RolePublisher {
@@ -166,11 +167,27 @@ func (k *KeyState) Apply(leaf []byte) error {
 			k.witnesses[id] = v.as(algCosignature)
 		}
 	case ActionRevoke:
-		delete(k.publishers, id)
-		delete(k.witnesses, id)
+		// A key is its public key: the revocation removes it under every
+		// name it is trusted by, not only the one the leaf spells.
+		for _, m := range []map[string]string{k.publishers, k.witnesses} {
+			for _, id := range samePub(m, v.pub) {
+				delete(m, id)
+			}
+		}
 		k.revoked[id] = kc.Key
 	}
 	return nil
+}
+
+// samePub returns the identities in m whose key is pub.
+func samePub(m map[string]string, pub []byte) []string {
+	var ids []string
+	for id, s := range m {
+		if v, err := parseVKey(s); err == nil && bytes.Equal(v.pub, pub) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // MarshalText returns the state as text, one key per line.
@@ -224,16 +241,27 @@ func (k *KeyState) UnmarshalText(b []byte) error {
 // sigRole is what a known signature key means to the verifier.
 type sigRole struct {
 	name    string
+	pub     string // the Ed25519 public key: one witness, whatever its key names
 	witness bool
 	revoked bool
 }
+
+// MaxClockSkew is how far in the future a publisher time line or a
+// cosignature timestamp may lie and still vouch for freshness. A time
+// beyond it is a broken or lying clock: counting it would make the
+// checkpoint look fresh until long after MaxAge, which is exactly what a
+// freeze attack needs.
+const MaxClockSkew = 10 * time.Minute
 
 // Verify opens a signed checkpoint note under the policy and the key
 // state (nil: the policy's pinned keys). It requires the origin, a valid
 // signature by a trusted, unrevoked publisher key, at least Threshold
 // valid cosignatures by distinct trusted witnesses, and, with MaxAge set,
 // freshness: the publisher's time line when no witness is required, else
-// the Threshold-th newest cosignature time, must be within MaxAge of now.
+// the Threshold-th newest cosignature time, must be within MaxAge of now,
+// and times more than MaxClockSkew ahead of now do not count as fresh.
+// Witnesses are counted by public key, so one key known under two names
+// is one witness, and a trusted publisher key is no witness at all.
 // Any signature by a known key that does not verify is an error, so a
 // forged cosignature is reported rather than ignored.
 func (p *Policy) Verify(msg []byte, keys *KeyState) (*Checkpoint, error) {
@@ -258,7 +286,8 @@ func (p *Policy) Verify(msg []byte, keys *KeyState) (*Checkpoint, error) {
 	// Every key the verifier knows, trusted or revoked, so that a
 	// signature by a revoked key is named rather than "unknown".
 	var verifiers []note.Verifier
-	roles := map[string]sigRole{} // name+hash
+	roles := map[string]sigRole{}     // name+hash
+	publisherPub := map[string]bool{} // a publisher key never counts as a witness
 	add := func(v note.Verifier, r sigRole) {
 		id := fmt.Sprintf("%s+%08x", v.Name(), v.KeyHash())
 		if _, dup := roles[id]; dup {
@@ -272,14 +301,19 @@ func (p *Policy) Verify(msg []byte, keys *KeyState) (*Checkpoint, error) {
 		if err != nil {
 			return nil, fmt.Errorf("translog: publisher key: %w", err)
 		}
-		add(v, sigRole{name: v.Name()})
+		k, err := parseVKey(s)
+		if err != nil {
+			return nil, err
+		}
+		add(v, sigRole{name: v.Name(), pub: string(k.pub)})
+		publisherPub[string(k.pub)] = true
 	}
 	for _, s := range keys.witnesses {
 		v, err := newCosigVerifier(s)
 		if err != nil {
 			return nil, err
 		}
-		add(v, sigRole{name: v.Name(), witness: true})
+		add(v, sigRole{name: v.Name(), pub: string(v.pub), witness: true})
 	}
 	for _, s := range keys.revoked {
 		k, err := parseVKey(s)
@@ -287,10 +321,10 @@ func (p *Policy) Verify(msg []byte, keys *KeyState) (*Checkpoint, error) {
 			continue
 		}
 		if v, err := note.NewVerifier(k.as(algEd25519)); err == nil {
-			add(v, sigRole{name: v.Name(), revoked: true})
+			add(v, sigRole{name: v.Name(), pub: string(k.pub), revoked: true})
 		}
 		if v, err := newCosigVerifier(s); err == nil {
-			add(v, sigRole{name: v.Name(), witness: true, revoked: true})
+			add(v, sigRole{name: v.Name(), pub: string(k.pub), witness: true, revoked: true})
 		}
 	}
 
@@ -319,6 +353,7 @@ func (p *Policy) Verify(msg []byte, keys *KeyState) (*Checkpoint, error) {
 
 	cp := &Checkpoint{Origin: origin, Tree: tree, Time: t, Raw: bytes.Clone(msg)}
 	var revokedNames []string
+	witnessed := map[string]bool{} // public keys counted: a witness is its key, not its key names
 	for _, s := range n.Sigs {
 		r := roles[fmt.Sprintf("%s+%08x", s.Name, s.Hash)]
 		switch {
@@ -329,6 +364,10 @@ func (p *Policy) Verify(msg []byte, keys *KeyState) (*Checkpoint, error) {
 			if err != nil {
 				return nil, fmt.Errorf("translog: witness %q: %w", s.Name, err)
 			}
+			if witnessed[r.pub] || publisherPub[r.pub] {
+				continue
+			}
+			witnessed[r.pub] = true
 			cp.Witnesses = append(cp.Witnesses, s.Name)
 			cp.Witnessed = append(cp.Witnessed, time.Unix(ts, 0).UTC())
 		case cp.Publisher == "":
@@ -352,13 +391,27 @@ func (p *Policy) Verify(msg []byte, keys *KeyState) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w", msg, ErrWitnesses)
 	}
 	if p.MaxAge > 0 {
+		now := p.now()
 		fresh, by := cp.Time, "published"
 		if p.Threshold > 0 {
-			ws := slices.Clone(cp.Witnessed)
+			// Only times up to now+MaxClockSkew vouch for freshness.
+			var ws []time.Time
+			for _, w := range cp.Witnessed {
+				if !w.After(now.Add(MaxClockSkew)) {
+					ws = append(ws, w)
+				}
+			}
+			if len(ws) < p.Threshold {
+				return nil, fmt.Errorf("translog: checkpoint %s size %d: only %d of its witness cosignatures are dated before %s, policy requires %d (cosignatures dated in the future: %v): %w",
+					origin, tree.N, len(ws), now.Add(MaxClockSkew).Format(time.RFC3339), p.Threshold, cp.Witnessed, ErrStale)
+			}
 			slices.SortFunc(ws, func(a, b time.Time) int { return b.Compare(a) })
 			fresh, by = ws[p.Threshold-1], fmt.Sprintf("cosigned by %d witnesses", p.Threshold)
+		} else if fresh.After(now.Add(MaxClockSkew)) {
+			return nil, fmt.Errorf("translog: checkpoint %s size %d is dated %s, in the future (more than %s ahead of %s): %w",
+				origin, tree.N, fresh.Format(time.RFC3339), MaxClockSkew, now.Format(time.RFC3339), ErrStale)
 		}
-		if age := p.now().Sub(fresh); age > p.MaxAge {
+		if age := now.Sub(fresh); age > p.MaxAge {
 			return nil, fmt.Errorf("translog: checkpoint %s size %d was last %s at %s, %s ago, beyond the maximum age %s (frozen feed?): %w",
 				origin, tree.N, by, fresh.Format(time.RFC3339), age.Round(time.Second), p.MaxAge, ErrStale)
 		}

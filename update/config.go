@@ -54,8 +54,13 @@ func (c *Config) logf(format string, args ...any) {
 }
 
 // NewHTTPClient returns the client updates use: proxy from the environment,
-// or proxy when it is not empty, and bounded connection and header waits.
+// or proxy when it is not empty, bounded connection and header waits, and
+// requests abandoned when the mirror sends nothing for a minute.
 func NewHTTPClient(proxy string) (*http.Client, error) {
+	return newHTTPClient(proxy, idleTimeout)
+}
+
+func newHTTPClient(proxy string, idle time.Duration) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = http.ProxyFromEnvironment
 	if proxy != "" {
@@ -66,7 +71,7 @@ func NewHTTPClient(proxy string) (*http.Client, error) {
 		tr.Proxy = http.ProxyURL(u)
 	}
 	tr.ResponseHeaderTimeout = 60 * time.Second
-	return &http.Client{Transport: tr}, nil
+	return &http.Client{Transport: &idleTransport{rt: tr, idle: idle}}, nil
 }
 
 // File is the content of an update configuration file: one "key value"

@@ -10,7 +10,10 @@
 //	consistency        the new tree extends the last one this installation
 //	                   verified (trust/latest-checkpoint); a rollback or a
 //	                   fork is refused and both notes kept as evidence
-//	replay-keys        apply the key leaves appended since then
+//	replay-keys        apply the key leaves appended since the last online
+//	                   update, then verify the checkpoint again under the
+//	                   resulting keys (a key revoked inside the new tree
+//	                   cannot sign for it)
 //	find-release       the newest release leaf of the log
 //	inclusion          that leaf is in the verified tree
 //	download           the bundle (or a delta from the installed version),
@@ -33,6 +36,7 @@
 //	trust/latest-checkpoint   the last verified checkpoint (never deleted)
 //	trust/latest-release      the newest release leaf and its index
 //	trust/keys                the key leaves replayed so far
+//	trust/replayed            how many log leaves they were replayed from
 //	trust/evidence/           both notes of a detected fork or rollback
 //	trust/hold                the version a Rollback moved away from
 //	trust/lock                held (flock) by the running update
@@ -47,5 +51,8 @@
 // Offline installs the same way from a bundle and its proof file, with
 // no network: the proof's checkpoint is verified against the pinned keys,
 // and its consistency with the last verified tree is checked with the
-// consistency proofs the proof file carries (translog.Proof).
+// consistency proofs the proof file carries (translog.Proof). A proof
+// file carries no key leaves, so an offline update cannot learn of a
+// rotation or revocation; the next online update replays the key leaves
+// the offline ones skipped.
 package update

@@ -72,7 +72,7 @@ func (m *mirror) open(ctx context.Context, rel string, offset int64) (body io.Re
 			return nil, 0, fmt.Errorf("GET %s: Content-Range %q does not start at %d", req.URL, resp.Header.Get("Content-Range"), offset)
 		}
 		return resp.Body, offset, nil
-	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && offset > 0:
 		resp.Body.Close()
 		// The partial file is as long as the server's, or longer: start over.
 		return m.open(ctx, rel, 0)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/glassav/glassav/translog"
@@ -23,7 +24,7 @@ func Offline(ctx context.Context, cfg *Config, bundlePath, proofPath string) (*R
 	}
 	defer r.unlock()
 	r.step("fetch-checkpoint")
-	pb, err := os.ReadFile(proofPath)
+	pb, err := readProof(proofPath)
 	if err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
@@ -78,4 +79,15 @@ func Offline(ctx context.Context, cfg *Config, bundlePath, proofPath string) (*R
 	return r.install(ctx, rel, func(context.Context, string, string, int64) error {
 		return errors.New("offline: nothing to fetch")
 	}, bundlePath)
+}
+
+// readProof reads a proof file, at most one byte more than a proof may be
+// (ParseProof refuses that), whatever the file is.
+func readProof(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, translog.MaxProofSize+1))
 }

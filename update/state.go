@@ -25,6 +25,7 @@ const (
 	downloadDir   = "download"
 	latestCPFile  = "latest-checkpoint"
 	latestRelFile = "latest-release"
+	replayedFile  = "replayed"
 	keysFile      = "keys"
 	evidenceDir   = "evidence"
 	lockFile      = "lock"
@@ -135,6 +136,10 @@ type trust struct {
 	release    []byte // the newest release leaf seen, nil if none
 	releaseIdx int64
 	keyLeaves  [][]byte // key leaves replayed so far, in log order
+	// replayed is the number of log leaves whose key leaves are in
+	// keyLeaves. An offline update moves the checkpoint past it (a proof
+	// carries no leaves); the next online update replays from here.
+	replayed int64
 }
 
 func (s state) loadTrust() (*trust, error) {
@@ -160,6 +165,27 @@ func (s state) loadTrust() (*trust, error) {
 		}
 		t.release, t.releaseIdx = leaf, idx
 	}
+	b, err := os.ReadFile(s.path(trustDir, replayedFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// Before this file existed every update was online: the keys
+		// were replayed up to the saved checkpoint.
+		if t.checkpoint != nil {
+			_, tree, _, err := translog.ParseUnverified(t.checkpoint)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s.path(trustDir, latestCPFile), err)
+			}
+			t.replayed = tree.N
+		}
+	case err != nil:
+		return nil, err
+	default:
+		n, err := strconv.ParseInt(strings.TrimSuffix(string(b), "\n"), 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%s: malformed", s.path(trustDir, replayedFile))
+		}
+		t.replayed = n
+	}
 	keys, err := os.ReadFile(s.path(trustDir, keysFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -182,6 +208,9 @@ func (s state) saveTrust(t *trust) error {
 		keys = append(append(keys, l...), '\n')
 	}
 	if err := writeAtomic(s.path(trustDir, keysFile), keys); err != nil {
+		return err
+	}
+	if err := writeAtomic(s.path(trustDir, replayedFile), append(strconv.AppendInt(nil, t.replayed, 10), '\n')); err != nil {
 		return err
 	}
 	if t.release != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -163,23 +164,43 @@ func Update(ctx context.Context, cfg *Config) (*Result, error) {
 	}
 
 	r.step("replay-keys")
+	// Leaves are read from where keys were last replayed: an offline
+	// update advances the checkpoint without reading the leaves between.
+	from := min(old.N, r.trust.replayed)
 	var leaves [][]byte
-	if cp.Tree.N > old.N {
-		if leaves, err = client.Leaves(ctx, cp.Tree, old.N, cp.Tree.N); err != nil {
-			return nil, fmt.Errorf("update: reading leaves %d..%d: %w", old.N, cp.Tree.N, err)
+	if cp.Tree.N > from {
+		if leaves, err = client.Leaves(ctx, cp.Tree, from, cp.Tree.N); err != nil {
+			return nil, fmt.Errorf("update: reading leaves %d..%d: %w", from, cp.Tree.N, err)
 		}
-		if int64(len(leaves)) != cp.Tree.N-old.N {
-			return nil, fmt.Errorf("update: %w: %d leaves for %d..%d", ErrLog, len(leaves), old.N, cp.Tree.N)
+		if int64(len(leaves)) != cp.Tree.N-from {
+			return nil, fmt.Errorf("update: %w: %d leaves for %d..%d", ErrLog, len(leaves), from, cp.Tree.N)
 		}
 	}
+	keyLeaves := false
 	for i, leaf := range leaves {
 		if !translog.IsKeyChange(leaf) {
 			continue
 		}
+		keyLeaves = true
+		// A run that crashed inside saveTrust may have saved the key
+		// leaves of this range already (and an offline update may have
+		// moved the checkpoint past replayed ones): replaying one again
+		// changes nothing, but re-adding a key it revoked would be refused.
+		if slices.ContainsFunc(r.trust.keyLeaves, func(k []byte) bool { return bytes.Equal(k, leaf) }) {
+			continue
+		}
 		if err := r.keys.Apply(leaf); err != nil {
-			return nil, fmt.Errorf("update: key leaf %d: %w", old.N+int64(i), err)
+			return nil, fmt.Errorf("update: key leaf %d: %w", from+int64(i), err)
 		}
 		r.trust.keyLeaves = append(r.trust.keyLeaves, leaf)
+	}
+	if keyLeaves {
+		// The checkpoint was verified with the keys trusted before its
+		// leaves; one of them may revoke the key that signed it (a stolen
+		// key signing past its own revocation) or a witness counted.
+		if _, err := cfg.Policy.Verify(note, r.keys); err != nil {
+			return nil, fmt.Errorf("update: checkpoint of size %d under the keys after replaying its key leaves: %w", cp.Tree.N, err)
+		}
 	}
 
 	r.step("find-release")
@@ -195,17 +216,25 @@ func Update(ctx context.Context, cfg *Config) (*Result, error) {
 		if !translog.IsRelease(leaf) {
 			continue
 		}
+		if idx := from + int64(i); r.trust.release != nil && idx <= r.trust.releaseIdx {
+			// Seen already: by an offline update, or by a run that crashed
+			// after saving the release leaf but before the checkpoint.
+			if idx == r.trust.releaseIdx && !bytes.Equal(leaf, r.trust.release) {
+				return nil, fmt.Errorf("update: %w: leaf %d is not the release leaf verified there before", ErrLog, idx)
+			}
+			continue
+		}
 		rel, err := translog.ParseRelease(leaf)
 		if err != nil {
-			return nil, fmt.Errorf("update: %w: leaf %d: %v", ErrLog, old.N+int64(i), err)
+			return nil, fmt.Errorf("update: %w: leaf %d: %v", ErrLog, from+int64(i), err)
 		}
 		if rel.Version <= lastVersion {
-			return nil, fmt.Errorf("update: %w: leaf %d releases version %d after version %d", ErrLog, old.N+int64(i), rel.Version, lastVersion)
+			return nil, fmt.Errorf("update: %w: leaf %d releases version %d after version %d", ErrLog, from+int64(i), rel.Version, lastVersion)
 		}
 		lastVersion = rel.Version
-		r.trust.release, r.trust.releaseIdx = leaf, old.N+int64(i)
+		r.trust.release, r.trust.releaseIdx = leaf, from+int64(i)
 	}
-	r.trust.checkpoint = cp.Raw
+	r.trust.checkpoint, r.trust.replayed = cp.Raw, cp.Tree.N
 	if r.trust.release == nil {
 		r.cfg.logf("update: the log holds no release yet")
 		return r.finishUpToDate()

@@ -241,6 +241,12 @@ func (a *auditor) run(ctx context.Context) error {
 		}
 	}
 	replay.Size = cp.Tree.N
+	// The checkpoint was verified with the keys trusted before its leaves;
+	// it must also hold under the keys they leave trusted, or a key (or a
+	// counted witness) revoked inside this very log signed for it.
+	if _, err := pol.Verify(msg, replay); err != nil {
+		a.problem("the checkpoint does not verify under the keys its own leaves leave trusted: %v", err)
+	}
 	fmt.Fprintf(a.out, "audited %d leaves: %d releases, %d key changes; %d problem(s)\n", len(leaves), releases, keyChanges, a.problems)
 	fmt.Fprintf(a.out, "trusted publisher keys now: %s\n", strings.Join(replay.Publishers(), " "))
 	if a.cfg.state != "" && a.problems == 0 {
