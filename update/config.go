@@ -77,7 +77,7 @@ func newHTTPClient(proxy string, idle time.Duration) (*http.Client, error) {
 // File is the content of an update configuration file: one "key value"
 // setting per line, '#' comments. Keys: mirror, origin, publisher (a
 // verifier key, repeatable), witness (repeatable), threshold, max-age (a
-// Go duration), state, proxy, delta (yes|no), schedule, jitter,
+// Go duration, or none; unset means the command's default), state, proxy, delta (yes|no), schedule, jitter,
 // warn-age.
 type File struct {
 	Mirror, Origin, State, Proxy string
@@ -132,7 +132,11 @@ func (f *File) Set(key, val string) error {
 	case "threshold":
 		f.Threshold, err = strconv.Atoi(val)
 	case "max-age":
-		dur(&f.MaxAge)
+		if val == "none" {
+			f.MaxAge = -1 // explicitly no limit
+		} else {
+			dur(&f.MaxAge)
+		}
 	case "schedule":
 		dur(&f.Schedule)
 	case "jitter":

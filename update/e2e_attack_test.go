@@ -233,3 +233,27 @@ func TestEndToEndAttacks(t *testing.T) {
 		unchanged(t, state, 2, "1,2")
 	})
 }
+
+// TestPublishPinnedWitness checks that publish refuses a witness whose
+// cosignature does not verify with the key pinned for it: clients refuse a
+// checkpoint with a bad signature by a key they know, so one wrong line
+// would stop every installation.
+func TestPublishPinnedWitness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped with -short")
+	}
+	n := newNetwork(t)
+	src := writeSource(t, 1)
+	base := []string{"publish", "--init", "--origin", e2eOrigin, "--state", n.pubState, "--key", n.pubKey, "--source", src}
+	// Witness 1 answers, but the key pinned for it is witness 2's.
+	r := refused(t, "does not verify with the pinned key", append(base, "--witness", n.witnesses[0]+"="+n.wVKeys[1], n.public)...)
+	if cp := readTrim(t, filepath.Join(n.public, "checkpoint")); strings.Count(cp, "\n\u2014 ") != 1 {
+		t.Fatalf("checkpoint after a refused cosignature has %d signature lines, want the publisher's only:\n%s\n%s",
+			strings.Count(cp, "\n\u2014 "), cp, r)
+	}
+	// Signing again with the right pin collects the cosignature.
+	must(t, "publish", "--state", n.pubState, "--key", n.pubKey, "--witness", n.witnesses[0]+"="+n.wVKeys[0], n.public)
+	if cp := readTrim(t, filepath.Join(n.public, "checkpoint")); strings.Count(cp, "\n\u2014 ") != 2 {
+		t.Fatalf("checkpoint after the cosignature:\n%s", cp)
+	}
+}

@@ -282,8 +282,9 @@ func (n *network) publish(v int64, extra ...string) result {
 	if v == 1 {
 		args = append(args, "--init", "--origin", e2eOrigin)
 	}
-	for _, w := range n.witnesses {
-		args = append(args, "--witness", w)
+	for i, w := range n.witnesses {
+		// Pinned, so publish verifies the witness's line before using it.
+		args = append(args, "--witness", w+"="+n.wVKeys[i])
 	}
 	args = append(append(args, extra...), n.public)
 	return must(n.t, args...)

@@ -21,7 +21,7 @@ import (
 type publishConfig struct {
 	source    string
 	state     string
-	keyFile   string
+	keyFiles  []string
 	init      bool
 	origin    string
 	witnesses []string
@@ -46,10 +46,10 @@ func (c *publishConfig) options() options {
 		{long: "help", short: 'h', flag: &c.help, help: "show this help"},
 		{long: "source", arg: "SRCDIR", set: stringVar(&c.source), help: "publish the database files of SRCDIR (ClamAV formats, YARA rules; official .cvd/.cdiff are verified and applied)"},
 		{long: "state", arg: "STATEDIR", set: stringVar(&c.state), help: "the publisher's private log state (never inside DIR)"},
-		{long: "key", arg: "FILE", set: stringVar(&c.keyFile), help: "the publisher's signer key (glassav keygen)"},
+		{long: "key", arg: "FILE", set: listVar(&c.keyFiles), help: "the publisher's signer key (glassav keygen); repeat it during a key rotation to sign with the old and the new key"},
 		{long: "init", flag: &c.init, help: "create a new log in STATEDIR"},
 		{long: "origin", arg: "ORIGIN", set: stringVar(&c.origin), help: "log origin line for --init (default " + defaultOrigin + ")"},
-		{long: "witness", arg: "URL", set: listVar(&c.witnesses), help: "collect a cosignature from the witness at URL (repeatable)"},
+		{long: "witness", arg: "URL[=VKEY]", set: listVar(&c.witnesses), help: "collect a cosignature from the witness at URL (repeatable); with =VKEY (a key or .pub file) its lines are verified before they are published"},
 		{long: "delta", flag: &c.delta, help: "also publish a delta bundle from the previous release"},
 		{long: "version", arg: "N", set: func(s string) error {
 			_, err := fmt.Sscanf(s, "%d", &c.version)
@@ -82,7 +82,10 @@ tree that mirrors serve into DIR:
   DIR/keys.txt                          the publisher's verifier key
 
 Without --source, only the key leaves given are appended and the log is
-signed again.
+signed again. With neither, the log is signed again with a new time and the
+witnesses cosign it: run that regularly (e.g. daily), since installations
+refuse a checkpoint older than their max-age (default 7 days) to defeat
+freeze attacks, even when no release was due.
 
 Options:
 `
@@ -94,7 +97,7 @@ func runPublish(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if err == nil && !c.help && len(rest) != 1 {
 		err = errors.New("need exactly one output directory DIR")
 	}
-	if err == nil && !c.help && (c.state == "" || c.keyFile == "") {
+	if err == nil && !c.help && (c.state == "" || len(c.keyFiles) == 0) {
 		err = errors.New("--state and --key are required")
 	}
 	if err != nil {
@@ -113,15 +116,20 @@ func runPublish(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 }
 
 func publish(ctx context.Context, c *publishConfig, dir string, stdout io.Writer) error {
-	skey, err := os.ReadFile(c.keyFile)
-	if err != nil {
-		return err
+	var signers, vkeys []string
+	for _, name := range c.keyFiles {
+		skey, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		signer := strings.TrimSpace(string(skey))
+		vkey, err := translog.VKeyFromSigner(signer)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		signers, vkeys = append(signers, signer), append(vkeys, vkey)
 	}
-	signer := strings.TrimSpace(string(skey))
-	vkey, err := translog.VKeyFromSigner(signer)
-	if err != nil {
-		return fmt.Errorf("%s: %w", c.keyFile, err)
-	}
+	var err error
 	if abs, _ := filepath.Abs(c.state); strings.HasPrefix(abs+"/", mustAbs(dir)+"/") {
 		return fmt.Errorf("the state directory %s must not be inside the published directory %s", c.state, dir)
 	}
@@ -149,8 +157,8 @@ func publish(ctx context.Context, c *publishConfig, dir string, stdout io.Writer
 		for _, w := range check.Warnings {
 			fmt.Fprintf(stdout, "warning: %s\n", w)
 		}
-	} else if len(c.keyLeaves) == 0 {
-		return errors.New("nothing to publish: give --source or a key change")
+	} else if len(c.keyLeaves) == 0 && (c.init || len(c.witnesses) == 0) {
+		return errors.New("nothing to publish: give --source, a key change, or --witness to sign the log again")
 	}
 
 	var l *translog.Log
@@ -183,16 +191,16 @@ func publish(ctx context.Context, c *publishConfig, dir string, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	if _, err := l.Sign(signer, time.Now()); err != nil {
+	if _, err := l.SignWith(time.Now(), signers...); err != nil {
 		return err
 	}
 	for _, w := range c.witnesses {
-		if err := cosign(ctx, l, w); err != nil {
+		if err := cosign(ctx, l, w, vkeys); err != nil {
 			return fmt.Errorf("witness %s: %w", w, err)
 		}
 		fmt.Fprintf(stdout, "cosigned by %s\n", w)
 	}
-	if err := writePublic(filepath.Join(dir, "keys.txt"), []byte("publisher "+vkey+"\n")); err != nil {
+	if err := writePublic(filepath.Join(dir, "keys.txt"), []byte("publisher "+strings.Join(vkeys, "\npublisher ")+"\n")); err != nil {
 		return err
 	}
 	if rel != nil {
@@ -313,12 +321,39 @@ func writePublic(name string, data []byte) error {
 }
 
 // cosign collects the witness's cosignature of the log's current
-// checkpoint and adds it to DIR/checkpoint.
-func cosign(ctx context.Context, l *translog.Log, url string) error {
+// checkpoint and adds it to DIR/checkpoint. Given as URL=VKEY, the
+// witness's lines must hold a valid cosignature by VKEY and nothing else:
+// clients refuse a checkpoint carrying a bad signature by a key they
+// know, so publishing a witness's lines unchecked would let one broken or
+// hostile witness stop every installation.
+func cosign(ctx context.Context, l *translog.Log, w string, publishers []string) error {
+	url, wkey, pinned := strings.Cut(w, "=")
 	c := &witness.Client{HTTP: &http.Client{Timeout: time.Minute}}
 	lines, err := c.Cosign(ctx, url, l)
 	if err != nil {
 		return err
+	}
+	if pinned {
+		if wkey, err = loadVKey(wkey); err != nil {
+			return err
+		}
+		cur, err := l.Checkpoint()
+		if err != nil {
+			return err
+		}
+		merged, err := translog.AppendSignatureLines(cur, lines)
+		if err != nil {
+			return err
+		}
+		// Only the publisher's and this witness's lines may be present
+		// beside the ones already published.
+		if n := strings.Count(string(lines), "\n"); n != 1 {
+			return fmt.Errorf("returned %d signature lines, want 1", n)
+		}
+		pol := &translog.Policy{Origin: l.Origin(), Publishers: publishers, Witnesses: []string{wkey}, Threshold: 1}
+		if _, err := pol.Verify(merged, translog.NewKeyState(pol)); err != nil {
+			return fmt.Errorf("its cosignature does not verify with the pinned key: %w", err)
+		}
 	}
 	return l.AddSignatureLines(lines)
 }

@@ -50,7 +50,7 @@ func (c *updateConfig) options() options {
 		{long: "publisher-key", arg: "VKEY|FILE", set: set("publisher-key"), help: "a pinned publisher verifier key (repeatable)"},
 		{long: "witness-key", arg: "VKEY|FILE", set: set("witness-key"), help: "a pinned witness verifier key (repeatable)"},
 		{long: "threshold", arg: "K", set: set("threshold"), help: "witness cosignatures required"},
-		{long: "max-age", arg: "DURATION", set: set("max-age"), help: "refuse checkpoints older than this (freeze attacks)"},
+		{long: "max-age", arg: "DURATION", set: set("max-age"), help: "refuse checkpoints older than this (freeze attacks; default 168h, \"none\" for no limit)"},
 		{long: "state", arg: "DIR", set: set("state"), help: "the installation's state directory (default " + defaultUpdateState + ")"},
 		{long: "proxy", arg: "URL", set: set("proxy"), help: "HTTP proxy (default: HTTP_PROXY/HTTPS_PROXY from the environment)"},
 		{long: "no-delta", flag: &c.file.NoDelta, help: "always download full bundles"},
@@ -153,6 +153,22 @@ func runUpdate(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	return 0
 }
 
+// DefaultMaxAge is how old a checkpoint may be unless configured: without a
+// limit a mirror could freeze an installation on old databases forever.
+const DefaultMaxAge = 7 * 24 * time.Hour
+
+// maxAge maps the max-age setting to the policy's: unset means the
+// default, "none" (negative) means no limit.
+func maxAge(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return DefaultMaxAge
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
 // updateSettings turns the settings into an update.Config.
 func updateSettings(f *update.File, logger *log.Logger) (*update.Config, error) {
 	hc, err := update.NewHTTPClient(f.Proxy)
@@ -174,7 +190,7 @@ func updateSettings(f *update.File, logger *log.Logger) (*update.Config, error) 
 			Publishers: f.Publishers,
 			Witnesses:  f.Witnesses,
 			Threshold:  f.Threshold,
-			MaxAge:     f.MaxAge,
+			MaxAge:     maxAge(f.MaxAge),
 		},
 		StateDir:   f.State,
 		HTTPClient: hc,
