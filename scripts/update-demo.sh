@@ -59,10 +59,10 @@ echo "witness A on :$wa, witness B on :$wb, mirror on :$mp"
 
 say "Publish v1, v2, v3 (each cosigned by both witnesses)"
 run "$bin" publish --init --origin "$origin" --state "$work/pubstate" --key "$work/publisher.key" \
-	--source "$(source_v 1)" --witness "http://127.0.0.1:$wa" --witness "http://127.0.0.1:$wb" "$work/public"
+	--source "$(source_v 1)" --witness "http://127.0.0.1:$wa=$work/witness-a.pub" --witness "http://127.0.0.1:$wb=$work/witness-b.pub" "$work/public"
 for v in 2 3; do
 	run "$bin" publish --delta --state "$work/pubstate" --key "$work/publisher.key" \
-		--source "$(source_v $v)" --witness "http://127.0.0.1:$wa" --witness "http://127.0.0.1:$wb" "$work/public"
+		--source "$(source_v $v)" --witness "http://127.0.0.1:$wa=$work/witness-a.pub" --witness "http://127.0.0.1:$wb=$work/witness-b.pub" "$work/public"
 done
 say "The signed checkpoint (publisher signature + two cosignatures)"
 sed 's/^/    /' "$work/public/checkpoint"
@@ -95,7 +95,7 @@ printf 'Targeted.Exfil:0:*:%s\n' "$(printf 'CONFIDENTIAL' | od -An -tx1 | tr -d 
 run "$bin" publish --state "$work/forkstate" --key "$work/publisher.key" --source "$tsrc" "$work/forkpublic"
 # Meanwhile everyone else gets the real v4.
 run "$bin" publish --delta --state "$work/pubstate" --key "$work/publisher.key" \
-	--source "$(source_v 4)" --witness "http://127.0.0.1:$wa" --witness "http://127.0.0.1:$wb" "$work/public"
+	--source "$(source_v 4)" --witness "http://127.0.0.1:$wa=$work/witness-a.pub" --witness "http://127.0.0.1:$wb=$work/witness-b.pub" "$work/public"
 
 say "The witness refuses to cosign the fork"
 refused "$bin" publish --state "$work/forkstate" --key "$work/publisher.key" --source "$(source_v 5)" \
