@@ -1,7 +1,6 @@
 package unpack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -167,42 +166,68 @@ func (b *Budget) Check(ctx context.Context) error {
 // some data returns the data read so far with the error, so a truncated
 // member is still scanned.
 func (b *Budget) Read(ctx context.Context, r io.Reader, packed int64) ([]byte, error) {
+	return b.ReadSized(ctx, r, packed, -1)
+}
+
+// ReadSized is Read for a member whose container states its size (size <
+// 0: unknown). The size is not trusted: it only sizes the buffer, within
+// the limits, so an honest member is read into one allocation of its size
+// rather than a buffer grown by doubling.
+func (b *Budget) ReadSized(ctx context.Context, r io.Reader, packed, size int64) ([]byte, error) {
 	if err := b.Check(ctx); err != nil {
 		return nil, err
 	}
 	if err := b.File(); err != nil {
 		return nil, err
 	}
-	max := b.l.MaxFileSize
+	limit, name, v := b.l.MaxFileSize, LimitFileSize, b.l.MaxFileSize
 	if packed >= 0 && packed*b.l.MaxRatio > b.l.RatioFloor {
-		if rmax := packed * b.l.MaxRatio; rmax < max {
-			max = rmax
+		if rmax := packed * b.l.MaxRatio; rmax < limit {
+			limit, name, v = rmax, LimitRatio, b.l.MaxRatio
 		}
 	}
-	var buf bytes.Buffer
 	const chunk = 1 << 20
+	// The buffer never grows past limit+1 bytes: one byte over the limit
+	// says the member is larger.
+	ceiling := limit + 1
+	initial := int64(64 << 10)
+	if size >= 0 {
+		// A stated size larger than the packed bytes could hold at the
+		// ratio limit is a lie: it must not buy a large allocation.
+		initial = size + 1
+		if packed >= 0 {
+			initial = min(initial, max(packed*b.l.MaxRatio, chunk))
+		}
+	}
+	buf := make([]byte, 0, min(initial, ceiling))
 	for {
 		if err := b.Check(ctx); err != nil {
-			return buf.Bytes(), err
+			return buf, err
 		}
-		n, err := io.CopyN(&buf, r, chunk)
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(max(2*int64(cap(buf)), chunk), ceiling))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), len(buf)+chunk)])
 		if n > 0 {
-			if terr := b.Take(n); terr != nil {
-				return buf.Bytes(), terr
+			if terr := b.Take(int64(n)); terr != nil {
+				return buf, terr
 			}
+			buf = buf[:len(buf)+n]
 		}
-		if int64(buf.Len()) > max {
-			name, v := LimitFileSize, b.l.MaxFileSize
-			if max < b.l.MaxFileSize {
-				name, v = LimitRatio, b.l.MaxRatio
-			}
-			return buf.Bytes()[:max], b.Fail(name, v)
-		}
-		if err == io.EOF {
-			return buf.Bytes(), nil
+		if int64(len(buf)) > limit {
+			return buf[:limit], b.Fail(name, v)
 		}
 		if err != nil {
-			return buf.Bytes(), err
+			if cap(buf) > 2*len(buf)+chunk {
+				// Do not keep a buffer sized by a false stated size.
+				buf = append([]byte(nil), buf...)
+			}
+			if err == io.EOF {
+				err = nil
+			}
+			return buf, err
 		}
 	}
 }

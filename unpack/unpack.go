@@ -46,6 +46,10 @@ type Format struct {
 	Name string
 	// Types are the detected types this format opens.
 	Types []filetype.Type
+	// Magic lists byte prefixes that identify the format's content when
+	// filetype has no type for it (zstd): For tries them on objects whose
+	// type has no format.
+	Magic []string
 	// Unpack calls emit for every member of data, in container order. It
 	// reads every member through b (b.Read / b.Take) and returns a
 	// *LimitError when a limit stops it, a *FormatError for corrupt input
