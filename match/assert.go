@@ -34,6 +34,11 @@ func assertAt(a Assertion, data []byte, p int, atStart bool) bool {
 		before := p > 0 && isWord(data[p-1])
 		after := p < len(data) && isWord(data[p])
 		return (before != after) == (a == AssertWordBoundary)
+	case AssertEdgeWordBoundary, AssertEdgeNotWordBoundary:
+		if p <= 0 || p >= len(data) {
+			return a == AssertEdgeWordBoundary
+		}
+		return (isWord(data[p-1]) != isWord(data[p])) == (a == AssertEdgeWordBoundary)
 	case AssertWideWordBoundary, AssertWideNotWordBoundary:
 		if p < 2 || p >= len(data) {
 			return a == AssertWideWordBoundary

@@ -17,7 +17,6 @@ import (
 type Prog struct {
 	inst  []inst
 	class []Class
-	start int32
 	pool  sync.Pool // *progMachine
 }
 
@@ -51,9 +50,10 @@ func CompileProg(n *Node) (*Prog, error) {
 	if err := c.emit(n); err != nil {
 		return nil, err
 	}
-	c.add(inst{op: iMatch})
-	p := &Prog{inst: c.inst, class: c.classes}
-	return p, nil
+	if _, err := c.add(inst{op: iMatch}); err != nil {
+		return nil, err
+	}
+	return &Prog{inst: c.inst, class: c.classes}, nil
 }
 
 type progCompiler struct {
@@ -198,16 +198,16 @@ type progMachine struct {
 
 type thread struct {
 	pc    int32
-	start int32
+	start int // where the thread's match began (Find)
 }
 
-// threadList is a priority-ordered list of threads with a sparse set of
-// the instructions already on it.
+// threadList is a priority-ordered list of threads, with the generation
+// at which each instruction was last put on it, so that clearing it is
+// O(1).
 type threadList struct {
-	dense  []thread
-	sparse []uint32
-	gen    uint32
-	mark   []uint32 // generation when pc was added
+	dense []thread
+	gen   uint32
+	mark  []uint32 // by pc: the generation when it was added
 }
 
 func newThreadList(n int) threadList {
@@ -232,8 +232,10 @@ func (p *Prog) machine() *progMachine {
 
 // add puts the thread at pc on l, following jumps, splits (preferred
 // branch first) and assertions at position pos of data, so that l holds
-// only byte and match instructions, in priority order.
-func (p *Prog) add(m *progMachine, l *threadList, pc, start int32, data []byte, pos int) {
+// only byte and match instructions, in priority order. The YARA word
+// boundaries see data only up to the limit, as yara's engine treats the end
+// of its window as an edge; the other assertions see all of data.
+func (p *Prog) add(m *progMachine, l *threadList, pc int32, start int, data []byte, limit, pos int) {
 	stack := append(m.stack[:0], pc)
 	for len(stack) > 0 {
 		pc := stack[len(stack)-1]
@@ -249,7 +251,11 @@ func (p *Prog) add(m *progMachine, l *threadList, pc, start int32, data []byte, 
 				stack = append(stack, in.y)
 				pc = in.x
 			case iAssert:
-				if !assertAt(Assertion(in.arg), data, pos, false) {
+				a, d := Assertion(in.arg), data
+				if a >= AssertEdgeWordBoundary && a <= AssertWideNotWordBoundary {
+					d = data[:limit]
+				}
+				if !assertAt(a, d, pos, false) {
 					break follow
 				}
 				pc++
@@ -286,7 +292,7 @@ func (p *Prog) MatchAtBudget(data []byte, start, limit, budget int) (end int, ok
 	defer p.pool.Put(m)
 	cur, nxt := &m.cur, &m.nxt
 	cur.clear()
-	p.add(m, cur, 0, int32(start), data, start)
+	p.add(m, cur, 0, start, data, limit, start)
 	end = -1
 	for pos := start; len(cur.dense) > 0; pos++ {
 		if budget >= 0 {
@@ -302,7 +308,7 @@ func (p *Prog) MatchAtBudget(data []byte, start, limit, budget int) (end int, ok
 				break // lower-priority threads lose
 			}
 			if pos < limit && p.class[in.arg].Has(data[pos]) {
-				p.add(m, nxt, t.pc+1, t.start, data, pos+1)
+				p.add(m, nxt, t.pc+1, t.start, data, limit, pos+1)
 			}
 		}
 		cur, nxt = nxt, cur
@@ -313,13 +319,19 @@ func (p *Prog) MatchAtBudget(data []byte, start, limit, budget int) (end int, ok
 // Find returns the leftmost match in data, with the end the priority rules
 // choose.
 func (p *Prog) Find(data []byte) (start, end int, ok bool) {
-	return p.FindLimit(data, len(data))
+	return p.find(data, len(data), true)
 }
 
-// FindLimit is Find for matches that end at or before limit: no byte at or
-// beyond limit is read, though assertions still see the whole data (YARA
-// searches only the first 4,096 bytes of a string this way).
+// FindLimit is Find as YARA's `matches` operator searches: only matches
+// that end at or before limit count and no byte at or beyond it is read;
+// no match starts at limit itself unless it is 0; the YARA word boundaries
+// take limit for the end of the data, while the other assertions see all
+// of data. (yara searches only the first 4,096 bytes of a string this way.)
 func (p *Prog) FindLimit(data []byte, limit int) (start, end int, ok bool) {
+	return p.find(data, limit, false)
+}
+
+func (p *Prog) find(data []byte, limit int, startAtLimit bool) (start, end int, ok bool) {
 	if limit > len(data) {
 		limit = len(data)
 	}
@@ -329,22 +341,22 @@ func (p *Prog) FindLimit(data []byte, limit int) (start, end int, ok bool) {
 	cur.clear()
 	start, end = -1, -1
 	for pos := 0; pos <= limit; pos++ {
-		if start < 0 {
+		if start < 0 && (pos < limit || pos == 0 || startAtLimit) {
 			// A thread starting here has the lowest priority: any
 			// match from an earlier start wins.
-			p.add(m, cur, 0, int32(pos), data, pos)
-		} else if len(cur.dense) == 0 {
+			p.add(m, cur, 0, pos, data, limit, pos)
+		} else if start >= 0 && len(cur.dense) == 0 {
 			break
 		}
 		nxt.clear()
 		for _, t := range cur.dense {
 			in := &p.inst[t.pc]
 			if in.op == iMatch {
-				start, end = int(t.start), pos
+				start, end = t.start, pos
 				break
 			}
 			if pos < limit && p.class[in.arg].Has(data[pos]) {
-				p.add(m, nxt, t.pc+1, t.start, data, pos+1)
+				p.add(m, nxt, t.pc+1, t.start, data, limit, pos+1)
 			}
 		}
 		cur, nxt = nxt, cur

@@ -226,3 +226,41 @@ func BenchmarkProgMatchAt(b *testing.B) {
 		}
 	}
 }
+
+func TestProgBudget(t *testing.T) {
+	n := Cat(Lit([]byte("a")), &Node{Op: OpRepeat, Sub: []*Node{Cls(AnyByte())}, Min: 0, Max: 2000, Greedy: true}, Lit([]byte("b")))
+	p, err := CompileProg(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("a" + strings.Repeat("x", 3000) + "b")
+	if _, ok, exhausted := p.MatchAtBudget(data, 0, len(data), 1000); ok || !exhausted {
+		t.Errorf("small budget: ok %v exhausted %v, want false true", ok, exhausted)
+	}
+	data = []byte("a" + strings.Repeat("x", 100) + "b" + strings.Repeat("x", 100) + "b")
+	if end, ok, exhausted := p.MatchAtBudget(data, 0, len(data), -1); !ok || exhausted || end != len(data) {
+		t.Errorf("no budget: end %d ok %v exhausted %v, want %d true false", end, ok, exhausted, len(data))
+	}
+}
+
+func TestWideWordBoundary(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		p    int
+		want bool
+	}{
+		{"a\x00-\x00", 2, true},
+		{"a\x00b\x00", 2, false},
+		{"-\x00-\x00", 2, false},
+		{"a\x00", 0, true}, // the edges count as boundaries
+		{"a\x00", 2, true},
+		{"-a\x00", 1, true}, // before: "-a" is no word unit
+	} {
+		if got := assertAt(AssertWideWordBoundary, []byte(tc.data), tc.p, false); got != tc.want {
+			t.Errorf("wide \\b in %q at %d: %v, want %v", tc.data, tc.p, got, tc.want)
+		}
+		if got := assertAt(AssertWideNotWordBoundary, []byte(tc.data), tc.p, false); got == tc.want {
+			t.Errorf("wide \\B in %q at %d: %v, want %v", tc.data, tc.p, got, !tc.want)
+		}
+	}
+}

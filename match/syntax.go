@@ -37,9 +37,13 @@ const (
 	AssertClamNonAlnum // ClamAV (W): a non-alphanumeric byte (not the edge)
 	AssertLineStart    // multi-line ^
 	AssertLineEnd      // multi-line $
-	// YARA \b and \B in wide strings: word characters are 16-bit units
-	// (a byte of [A-Za-z0-9_] then a zero byte), and the edges of the
-	// data count as a boundary, as yara's engine has it.
+	// YARA's \b and \B as its engine evaluates them: like the word
+	// boundaries, but the edges of the data count as a boundary (\b holds
+	// there and \B does not, whatever the byte next to the edge).
+	AssertEdgeWordBoundary
+	AssertEdgeNotWordBoundary
+	// The same in wide strings: word characters are 16-bit units (a byte
+	// of [A-Za-z0-9_] then a zero byte).
 	AssertWideWordBoundary
 	AssertWideNotWordBoundary
 )

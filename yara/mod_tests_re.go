@@ -197,9 +197,9 @@ func (m *scanMachine) assert(a match.Assertion, pos int) bool {
 		return pos == 0 || m.s[pos-1] == '\n'
 	case match.AssertLineEnd:
 		return pos == len(m.s) || m.s[pos] == '\n'
-	case match.AssertWordBoundary, match.AssertNotWordBoundary:
+	case match.AssertWordBoundary, match.AssertNotWordBoundary, match.AssertEdgeWordBoundary, match.AssertEdgeNotWordBoundary:
 		b := pos == 0 || pos >= m.max || isWordByte(m.s[pos]) != isWordByte(m.s[pos-1])
-		return b == (a == match.AssertWordBoundary)
+		return b == (a == match.AssertWordBoundary || a == match.AssertEdgeWordBoundary)
 	}
 	return false
 }

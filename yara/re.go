@@ -82,10 +82,16 @@ func (v *reValidator) concat(depth int, nonEmpty bool) error {
 			return nil
 		}
 		dot := v.peek() == '.'
+		anchor := v.isAnchor()
 		if err := v.single(depth); err != nil {
 			return err
 		}
 		start := v.i
+		if anchor && v.quantifierNext() {
+			// yara's grammar repeats only characters, classes and
+			// groups: ^* or \b{2} are syntax errors.
+			return v.errorf("syntax error")
+		}
 		if err := v.quantifier(); err != nil {
 			return err
 		}
@@ -97,6 +103,29 @@ func (v *reValidator) concat(depth int, nonEmpty bool) error {
 		}
 		n++
 	}
+}
+
+// isAnchor reports whether the next atom is ^, $, \b or \B.
+func (v *reValidator) isAnchor() bool {
+	switch c := v.peek(); {
+	case c == '^' || c == '$':
+		return true
+	case c == '\\' && v.i+1 < len(v.src):
+		return v.src[v.i+1] == 'b' || v.src[v.i+1] == 'B'
+	}
+	return false
+}
+
+// quantifierNext reports whether a quantifier follows.
+func (v *reValidator) quantifierNext() bool {
+	switch v.peek() {
+	case '*', '+', '?':
+		return true
+	case '{':
+		_, ok := v.repeatAt(v.i)
+		return ok
+	}
+	return false
 }
 
 func (v *reValidator) single(depth int) error {

@@ -36,10 +36,14 @@ func CompileRegex(src RegexpSource) (*Regex, error) {
 }
 
 // Find returns the leftmost match of re in b, with yara's priority
-// semantics for its end. Like yara, it only finds matches that end within
-// the first 4,096 bytes of b (anchors still see all of b): `s matches /x/`
-// is false when the only x comes later.
+// semantics for its end. Like yara's `matches`, it finds nothing in an
+// empty b (not even for /a*/), and only matches that end within the first
+// 4,096 bytes of b (anchors still see all of b): `s matches /x/` is false
+// when the only x comes later.
 func (re *Regex) Find(b []byte) (start, end int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
 	if re.prog != nil {
 		return re.prog.FindLimit(b, reScanLimit)
 	}

@@ -6,6 +6,27 @@ import (
 	"github.com/glassav/glassav/match"
 )
 
+// YARA's regular-expression dialect, as yara 4.2.3 behaves (each point
+// checked against the yara binary):
+//
+//   - Escapes: \xHH, \n \t \r \f \a; \w \W \s \S \d \D (\s is
+//     [\t\n\v\f\r ]); \b \B. Any other escaped byte stands for itself
+//     (\v is 'v'), except \0-\9, rejected as backreferences.
+//   - '.' is any byte but '\n' (any byte under the s flag); ^ and $ are the
+//     start and end of the data, never of a line; quantifiers may not
+//     follow them or \b \B.
+//   - In a class, a leading ']' is literal, and any element followed by
+//     '-' and a byte other than ']' starts a range, escapes included: the
+//     range then uses the escape's own letter, so [\w-z] is [w-z].
+//   - nocase (flag i or the modifier) folds ASCII letters, and folds a
+//     class before negating it: [^a-c] excludes A-C too.
+//   - wide: every byte matched must be followed by a zero byte, and \b \B
+//     look at 16-bit units.
+//   - \b holds, and \B fails, at the edges of the data whatever the byte
+//     there.
+//   - Match ends follow a backtracking engine's priorities (see
+//     match.Prog); empty matches are never reported.
+
 // reFlags are the flags a regular expression is lowered under.
 type reFlags struct {
 	nocase bool // i: ASCII letters match either case
@@ -84,12 +105,7 @@ func (l *reLowerer) single() *match.Node {
 	case '\\':
 		b, cls, as := l.escape()
 		if as != 0 {
-			if l.f.wide {
-				as = map[match.Assertion]match.Assertion{
-					match.AssertWordBoundary:    match.AssertWideWordBoundary,
-					match.AssertNotWordBoundary: match.AssertWideNotWordBoundary,
-				}[as]
-			}
+
 			return &match.Node{Op: match.OpAssert, Assert: as}
 		}
 		if cls != nil {
@@ -207,9 +223,15 @@ func (l *reLowerer) escape() (b int, cls *match.Class, as match.Assertion) {
 		k := escapeClass(byte(c))
 		return 0, &k, 0
 	case 'b':
-		return 0, nil, match.AssertWordBoundary
+		if l.f.wide {
+			return 0, nil, match.AssertWideWordBoundary
+		}
+		return 0, nil, match.AssertEdgeWordBoundary
 	case 'B':
-		return 0, nil, match.AssertNotWordBoundary
+		if l.f.wide {
+			return 0, nil, match.AssertWideNotWordBoundary
+		}
+		return 0, nil, match.AssertEdgeNotWordBoundary
 	case 't':
 		return '\t', nil, 0
 	case 'n':

@@ -88,6 +88,11 @@ func (p *stringProg) nodes() []*match.Node { return p.pats }
 // (yara reports that, not the shortest), the fullword check, the xor key,
 // yara's 4,096-byte window for regular expressions and hex strings, and the
 // 512-byte cap on the data kept.
+//
+// yara measures its window, and runs its priorities, from the atom it found
+// the pattern by; confirm measures from the start of the match. The two
+// agree when the pattern begins with its atom (a literal prefix), which is
+// what the differential test against yara exercises.
 func (p *stringProg) confirm(data []byte, k int, h match.Hit, dst []StringMatch) []StringMatch {
 	if k < 0 || k >= len(p.vars) {
 		return dst
@@ -106,6 +111,9 @@ func (p *stringProg) confirm(data []byte, k int, h match.Hit, dst []StringMatch)
 		}
 	case endShortest:
 		end = int(h.End)
+		if end < start || end > len(data) {
+			return dst
+		}
 	default:
 		limit := len(data)
 		if v.window && start+reScanLimit < limit {
@@ -273,13 +281,22 @@ func (p *stringProg) text() error {
 // the shortest match is yara's; alternatives are tried in order. yara
 // splits a hex string at jumps longer than 200 bytes and chains the pieces,
 // so only hex strings without such jumps are held to its 4,096-byte window.
+//
+// Known divergence: when yara takes its atoms from inside an alternation
+// (a short or weak prefix before alternatives of different lengths, as in
+// { 51 ( 52 53 | 52 ) }), it verifies from each alternative separately and
+// keeps the first match found, usually the shorter; confirm reports the
+// first alternative that matches (51 52 53 where yara says 51 52).
 func (p *stringProg) hex() error {
 	n, err := hexTree(p.s.Hex, 0)
 	if err != nil {
 		return err
 	}
+	// With long jumps yara matches the pieces apart and chains them with
+	// the shortest gaps; only alternatives within a piece have priorities,
+	// which the shortest end approximates.
 	alts, long := hexShape(p.s.Hex)
-	return p.addVar(n, variant{window: !long}, alts)
+	return p.addVar(n, variant{window: !long}, alts && !long)
 }
 
 // hexShape reports whether toks hold alternatives and jumps longer than

@@ -184,3 +184,44 @@ func TestStringWindow(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkConfirm measures confirm over the hits of a few typical strings
+// in a text-heavy buffer: the work the evaluator adds to the matcher's.
+func BenchmarkConfirm(b *testing.B) {
+	data := []byte(strings.Repeat("GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/8.0\r\n\r\n", 800))
+	strs := stringsOf(b, `rule r { strings:
+		$a = /Host: [a-z.]+\.com/
+		$b = /[A-Za-z-]+: [^\r\n]{1,200}/
+		$c = "example" nocase wide ascii fullword
+		$d = { 48 6F 73 74 [1-16] 2E 63 6F 6D }
+		condition: any of them }`)
+	var progs []*stringProg
+	var nodes []*match.Node
+	for _, s := range strs {
+		p, err := compileString(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		progs = append(progs, p)
+		nodes = append(nodes, p.nodes()...)
+	}
+	m, err := match.Compile(nodes, match.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hits := match.NewHits()
+	if err := m.Scan(context.Background(), data, 1, hits); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	var out []StringMatch
+	for i := 0; i < b.N; i++ {
+		k := 0
+		for _, p := range progs {
+			base := k
+			out = p.matches(data, func(j int) []match.Hit { return hits.Of(base + j) }, out[:0])
+			k += len(p.nodes())
+		}
+	}
+}
