@@ -11,6 +11,7 @@ require (
 	github.com/richardlehane/mscfb v1.0.9
 	github.com/ulikunitz/xz v0.5.17
 	golang.org/x/mod v0.43.0
+	golang.org/x/sync v0.22.0
 )
 
 require (
@@ -32,7 +33,6 @@ require (
 	go.yaml.in/yaml/v2 v2.4.2 // indirect
 	go4.org v0.0.0-20260112195520-a5071408f32f // indirect
 	golang.org/x/crypto v0.46.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.40.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect

@@ -70,6 +70,12 @@ func LoadFile(set *ir.Set, name string, data []byte, opt Options) error {
 		return loadContainer(set, name, data, opt)
 	case "info":
 		return nil // the container manifest, checked by ReadContainer
+	case "yar", "yara":
+		if opt.SkipYARA {
+			return nil
+		}
+		l.unsupported(ext, data)
+		return nil
 	default:
 		if !dbExts[ext] {
 			return fmt.Errorf("%s: unknown database type", name)

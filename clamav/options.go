@@ -16,6 +16,10 @@ type Options struct {
 	// FLevel is the engine functionality level lines are checked against
 	// (MinFL/MaxFL fields, ldb Engine ranges); 0 means DefaultFLevel.
 	FLevel int
+	// SkipYARA leaves .yar and .yara files to the caller (the engine
+	// compiles them with package yara); without it they are counted and
+	// skipped as an unsupported format.
+	SkipYARA bool
 }
 
 // flevel returns the functionality level in effect.

@@ -53,6 +53,11 @@ type Config struct {
 	// parsing (entry-point and section offsets, section hashes) and for the
 	// normalised text view of text files.
 	ScanPE, ScanELF, ScanHTML bool
+	// ScanArchive, ScanMail, ScanOLE2 and ScanPDF open those containers
+	// and scan their members; AlertEncrypted* report encrypted members as
+	// Heuristics.Encrypted.*.
+	ScanArchive, ScanMail, ScanOLE2, ScanPDF                 bool
+	AlertEncrypted, AlertEncryptedArchive, AlertEncryptedDoc bool
 
 	ReadTimeout        time.Duration
 	CommandReadTimeout time.Duration
@@ -100,6 +105,10 @@ func DefaultConfig() *Config {
 		ScanPE:                   true,
 		ScanELF:                  true,
 		ScanHTML:                 true,
+		ScanArchive:              true,
+		ScanMail:                 true,
+		ScanOLE2:                 true,
+		ScanPDF:                  true,
 		ReadTimeout:              120 * time.Second,
 		CommandReadTimeout:       30 * time.Second,
 		SendBufTimeout:           500 * time.Millisecond,
@@ -185,6 +194,13 @@ func (c *Config) options() map[string]struct {
 		"ScanPE":                   boo(&c.ScanPE),
 		"ScanELF":                  boo(&c.ScanELF),
 		"ScanHTML":                 boo(&c.ScanHTML),
+		"ScanArchive":              boo(&c.ScanArchive),
+		"ScanMail":                 boo(&c.ScanMail),
+		"ScanOLE2":                 boo(&c.ScanOLE2),
+		"ScanPDF":                  boo(&c.ScanPDF),
+		"AlertEncrypted":           boo(&c.AlertEncrypted),
+		"AlertEncryptedArchive":    boo(&c.AlertEncryptedArchive),
+		"AlertEncryptedDoc":        boo(&c.AlertEncryptedDoc),
 		"ReadTimeout":              secs(&c.ReadTimeout),
 		"CommandReadTimeout":       secs(&c.CommandReadTimeout),
 		"SendBufTimeout":           ms(&c.SendBufTimeout),
@@ -212,11 +228,10 @@ var ignoredOptions = []string{
 	"FailIfCvdOlderThan", "ConcurrentDatabaseReload", "LeaveTemporaryFiles",
 	"GenerateMetadataJson", "Debug", "ExitOnOOM", "CrossFilesystems",
 	"DisableCache", "CacheSize", "HeuristicAlerts", "HeuristicScanPrecedence",
-	"ScanOLE2", "ScanPDF", "ScanSWF", "ScanXMLDOCS",
-	"ScanHWP3", "ScanOneNote", "ScanMail", "ScanPartialMessages",
-	"ScanArchive", "ScanImage", "ScanImageFuzzyHash", "PhishingSignatures",
+	"ScanSWF", "ScanXMLDOCS",
+	"ScanHWP3", "ScanOneNote", "ScanPartialMessages",
+	"ScanImage", "ScanImageFuzzyHash", "PhishingSignatures",
 	"PhishingScanURLs", "AlertBrokenExecutables", "AlertBrokenMedia",
-	"AlertEncrypted", "AlertEncryptedArchive", "AlertEncryptedDoc",
 	"AlertOLE2Macros", "AlertPhishingSSLMismatch", "AlertPhishingCloak",
 	"AlertPartitionIntersection", "StructuredDataDetection", "Bytecode",
 	"BytecodeSecurity", "BytecodeTimeout", "BytecodeUnsigned", "MaxEmbeddedPE",

@@ -31,7 +31,8 @@ ExcludePath ^/sys/
 VirusEvent echo %v
 EnableShutdownCommand no
 LogTime	true
-ScanOLE2 yes
+ScanSWF yes
+ScanPDF no
 ScanHTML no
 `
 	c, err := ParseConfig(strings.NewReader(conf), "t.conf")
@@ -60,7 +61,9 @@ ScanHTML no
 		{"EnableShutdownCommand", c.EnableShutdownCommand, false},
 		{"EnableReloadCommand", c.EnableReloadCommand, true},
 		{"LogTime", c.LogTime, true},
-		{"Ignored", strings.Join(c.Ignored, ","), "ScanOLE2"},
+		{"Ignored", strings.Join(c.Ignored, ","), "ScanSWF"},
+		{"ScanPDF", c.ScanPDF, false},
+		{"ScanArchive", c.ScanArchive, true},
 		{"ScanHTML", c.ScanHTML, false},
 		{"ScanPE", c.ScanPE, true},
 	}

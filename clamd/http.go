@@ -169,7 +169,7 @@ func (s *Server) httpScan(w http.ResponseWriter, r *http.Request) {
 		o.SetLimit(report.Limit(out.limit), s.cfg.AlertExceedsMax)
 	case out.result != nil:
 		o.SetResult(out.result)
-		o.Scanned = o.Size
+		o.Scanned = max(out.result.Scanned, o.Size)
 	case len(out.names) > 0: // from the cache: names only
 		o.Status = report.StatusFound
 		o.Scanned = o.Size

@@ -14,6 +14,7 @@ import (
 	"github.com/glassav/glassav/engine"
 	"github.com/glassav/glassav/report"
 	"github.com/glassav/glassav/scan"
+	"github.com/glassav/glassav/unpack"
 )
 
 // outcome is the verdict on one object in memory.
@@ -53,13 +54,16 @@ func (s *Server) scanBytes(ctx context.Context, g *Generation, name string, data
 			return outcome{names: v.names, cached: true}
 		}
 	}
+	// The engine keeps the time limit of a scan that opens containers,
+	// and returns what it found before it.
+	opt := engine.ScanOptions{AllMatch: allMatch, DetectPUA: s.cfg.DetectPUA, NoPE: !s.cfg.ScanPE, NoELF: !s.cfg.ScanELF, NoNormalise: !s.cfg.ScanHTML,
+		Containers: s.containerOptions()}
 	sctx := ctx
-	if s.cfg.MaxScanTime > 0 {
+	if s.cfg.MaxScanTime > 0 && !opt.Containers.Enabled {
 		var cancel context.CancelFunc
 		sctx, cancel = context.WithTimeout(ctx, s.cfg.MaxScanTime)
 		defer cancel()
 	}
-	opt := engine.ScanOptions{AllMatch: allMatch, DetectPUA: s.cfg.DetectPUA, NoPE: !s.cfg.ScanPE, NoELF: !s.cfg.ScanELF, NoNormalise: !s.cfg.ScanHTML}
 	res, err := safeScan(sctx, g.Rules, &engine.Object{Name: name, Data: data}, opt)
 	switch {
 	case err == nil:
@@ -77,6 +81,12 @@ func (s *Server) scanBytes(ctx context.Context, g *Generation, name string, data
 	o := outcome{result: res}
 	for _, m := range res.Matches {
 		o.names = append(o.names, m.Name)
+	}
+	for _, l := range res.Limits {
+		// Limits met inside containers: the object was scanned, not
+		// skipped, so they are counted and logged beside the verdict.
+		s.metrics.limitHit(l)
+		s.log.Printf("%s: container limit %s exceeded", name, l)
 	}
 	if s.cache != nil {
 		s.cache.put(key, verdict{names: o.names})
@@ -350,6 +360,10 @@ func (s *Server) walkOptions(cmd Cmd) scan.Options {
 	o.MaxScanSize = s.cfg.MaxScanSize
 	o.MaxScanTime = s.cfg.MaxScanTime
 	o.AlertExceedsMax = s.cfg.AlertExceedsMax
+	c := s.containerOptions()
+	o.Containers = c.Enabled
+	o.MaxRecursion, o.MaxFiles = s.cfg.MaxRecursion, s.cfg.MaxFiles
+	o.SkipFormats, o.AlertEncrypted = c.Skip, c.AlertEncrypted
 	o.AllMatch = cmd == CmdAllMatchScan
 	o.DetectPUA = s.cfg.DetectPUA
 	// ExcludePath applies to files (by real path) and to directories (by
@@ -380,4 +394,34 @@ func errnoText(err error) string {
 		return msg
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:]
+}
+
+// containerOptions maps the configuration onto the engine's container
+// options: clamd's limits (0: no limit) and switches.
+func (s *Server) containerOptions() engine.ContainerOptions {
+	c := s.cfg
+	sw := engine.Switches{Archive: c.ScanArchive, Mail: c.ScanMail, OLE2: c.ScanOLE2, PDF: c.ScanPDF, HTML: c.ScanHTML}
+	const unlimited = 1 << 62
+	or := func(v int64) int64 {
+		if v <= 0 {
+			return unlimited
+		}
+		return v
+	}
+	return engine.ContainerOptions{
+		Enabled: true,
+		Limits: unpack.Limits{
+			MaxRecursion: c.MaxRecursion,
+			MaxFiles:     c.MaxFiles,
+			MaxFileSize:  or(c.MaxFileSize),
+			MaxScanSize:  or(c.MaxScanSize),
+			MaxScanTime:  time.Duration(or(int64(c.MaxScanTime))),
+		},
+		AlertExceedsMax: c.AlertExceedsMax,
+		AlertEncrypted:  c.AlertEncrypted || c.AlertEncryptedArchive || c.AlertEncryptedDoc,
+		// One object's members use the cores its scan slot does not
+		// leave to others: MaxThreads bounds whole scans already.
+		Workers: max(1, runtime.NumCPU()/2),
+		Skip:    sw.Skip(),
+	}
 }

@@ -1,6 +1,6 @@
 // Package engine is glassav's public scanning API: it compiles rule sources
-// (ClamAV databases, and YARA rules once that front end lands) into immutable
-// Rules and scans objects with them.
+// (ClamAV databases and YARA rule files, whose strings join the same
+// matcher: yara.go) into immutable Rules and scans objects with them.
 //
 //	rules, err := engine.Load(ctx, engine.LoadOptions{Paths: []string{"/var/lib/clamav"}})
 //	res, err := rules.Scan(ctx, &engine.Object{Name: "f", Data: b}, engine.ScanOptions{})
@@ -41,6 +41,9 @@ type ScanOptions struct {
 	// --scan-html=no or --normalize=no): signatures of target 7 then never
 	// match, and those of target 0 see raw bytes only.
 	NoNormalise bool
+	// Containers opens archives, compressed streams, mail and documents
+	// and scans their members (recurse.go).
+	Containers ContainerOptions
 }
 
 func (o ScanOptions) skipExe(t filetype.Type) bool {
@@ -62,6 +65,7 @@ const (
 	KindBody    MatchKind = "body"
 	KindLogical MatchKind = "logical"
 	KindLimit   MatchKind = "limit" // Heuristics.Limits.Exceeded.*
+	// KindYARA (yara.go) marks YARA rule detections.
 )
 
 // Match is one detection.
@@ -73,6 +77,15 @@ type Match struct {
 	// Offset is where the first pattern hit of a body signature starts; -1
 	// for hash matches.
 	Offset int64 `json:"offset"`
+	// Meta and Tags are a YARA rule's metadata (first value of each key)
+	// and tags.
+	Meta map[string]any `json:"meta,omitempty"`
+	Tags []string       `json:"tags,omitempty"`
+	// Path names the container members leading to the matching object,
+	// outermost first; empty for the scanned object itself. Via names the
+	// format (unpack.Format.Name) that opened each of them.
+	Path []string `json:"path,omitempty"`
+	Via  []string `json:"via,omitempty"`
 }
 
 // Result is the outcome of scanning one object.
@@ -84,4 +97,15 @@ type Result struct {
 	Hashes map[string]string
 	// Skipped notes for the report, e.g. "target HTML needs normalisation".
 	Warnings []string
+	// Allowed is set when an allow-list (.fp, .sfp) signature matched the
+	// object: it is clean whatever it holds, and it is not opened.
+	Allowed bool
+	// Scanned is the bytes given to the matchers: the object's, and with
+	// containers opened every member's.
+	Scanned int64
+	// Members counts the container members scanned.
+	Members int
+	// Limits names the unpacking limits hit (unpack.Limit*), each once,
+	// whether or not they became detections.
+	Limits []string
 }

@@ -56,12 +56,25 @@ func Load(ctx context.Context, opt LoadOptions) (*Rules, error) {
 			}
 		}
 	}
+	var yparts []*yaraPart
 	if len(paths) > 0 {
 		if err := clamav.Load(ctx, set, paths, copt); err != nil {
 			return nil, err
 		}
+		files, err := yaraFiles(paths)
+		if err != nil {
+			return nil, err
+		}
+		if yparts, err = loadYARA(ctx, set, files); err != nil {
+			return nil, err
+		}
 	}
-	return Compile(set)
+	r, err := Compile(set)
+	if err != nil {
+		return nil, err
+	}
+	r.yara = yparts
+	return r, nil
 }
 
 // defaultDir resolves the versioned layout: DIR/current when present.
@@ -94,4 +107,5 @@ func loadBuiltin(set *ir.Set, opt clamav.Options) error {
 	})
 }
 
-func clamavOptions(pua bool) clamav.Options { return clamav.Options{DetectPUA: pua} }
+// clamavOptions leaves YARA files to loadYARA.
+func clamavOptions(pua bool) clamav.Options { return clamav.Options{DetectPUA: pua, SkipYARA: true} }

@@ -36,6 +36,10 @@ type Rules struct {
 
 	// ignored holds signature names dropped at report time.
 	ignored map[string]bool
+
+	// yara holds the YARA rule files, whose strings are patterns of the
+	// matcher (yara.go).
+	yara []*yaraPart
 }
 
 // Compile builds Rules from a loaded intermediate form. The Set must not be

@@ -17,11 +17,12 @@ import (
 	"github.com/glassav/glassav/match"
 )
 
-// Scan matches the object against every rule: hash signatures of the whole
-// object and (for PE files) of its sections, then one pass of the pattern
-// matcher whose hits wake the rules that use them. Without AllMatch the
-// result holds the one detection clamscan would print.
-func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, error) {
+// scanObject matches one object, without opening it, against every rule:
+// hash signatures of the whole object and (for PE files) of its sections,
+// then one pass of the pattern matcher whose hits wake the rules that use
+// them. Without AllMatch the result holds the one detection clamscan would
+// print.
+func (r *Rules) scanObject(ctx context.Context, o *Object, opt ScanOptions) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -52,7 +53,7 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 		}
 	}
 
-	var body []Match
+	var body, yaraFound []Match
 	var bodyErr error
 	if r.matcher.Len() > 0 {
 		hits := r.getHits()
@@ -60,6 +61,9 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 		bodyErr = r.matcher.Scan(ctx, o.Data, opt.Workers, hits)
 		if bodyErr == nil {
 			body = s.evalRules(hits)
+			if len(r.yara) > 0 {
+				yaraFound = s.evalYARA(ctx, hits)
+			}
 		}
 		hits.Reset()
 		r.hits.Put(hits)
@@ -125,6 +129,7 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 	}
 	if allowed {
 		// An allow-listed object is clean whatever matched inside it.
+		res.Allowed = true
 		return res, nil
 	}
 	for _, m := range body {
@@ -138,6 +143,8 @@ func (r *Rules) Scan(ctx context.Context, o *Object, opt ScanOptions) (*Result, 
 			found = append(found, m)
 		}
 	}
+	// YARA rules are logical signatures to clamscan: they come with them.
+	found = append(found, yaraFound...)
 	if s.exe != nil && s.exe.Format == exe.PE {
 		found = append(found, s.sectionHashes()...)
 		found = append(found, s.importHash()...)

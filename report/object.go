@@ -88,11 +88,17 @@ type Detection struct {
 	Name     string `json:"name"`               // as clamscan prints it, ".UNOFFICIAL" included
 	Database string `json:"database,omitempty"` // file the signature came from
 	Line     int    `json:"line,omitempty"`     // 1-based line in Database, when known
-	Kind     string `json:"kind"`               // hash, body, logical, limit
+	Kind     string `json:"kind"`               // hash, body, logical, limit, yara
 	PUA      bool   `json:"pua,omitempty"`
+	// Meta and Tags are a YARA rule's metadata and tags.
+	Meta map[string]any `json:"meta,omitempty"`
+	Tags []string       `json:"tags,omitempty"`
 	// ContainerPath is the chain of container members leading to the
 	// matching object, outermost first; empty for the object itself.
 	ContainerPath []string `json:"container_path,omitempty"`
+	// ContainerVia names the format that opened each container on
+	// ContainerPath ("zip", "gzip", "mail", ...).
+	ContainerVia []string `json:"container_via,omitempty"`
 }
 
 // Hashes holds the digests computed while scanning, hex-encoded; a digest
@@ -119,7 +125,12 @@ type Object struct {
 	Scanned    int64       `json:"scanned,omitempty"` // bytes given to the matchers
 	Hashes     *Hashes     `json:"hashes,omitempty"`
 	Limit      Limit       `json:"limit,omitempty"` // limit hit, with or without a detection
-	Error      string      `json:"error,omitempty"`
+	// Limits are the container unpacking limits hit while scanning the
+	// object (engine.Result.Limits); the first is also in Limit.
+	Limits []string `json:"limits,omitempty"`
+	// Members counts the container members scanned inside the object.
+	Members int    `json:"members,omitempty"`
+	Error   string `json:"error,omitempty"`
 	// Warnings are engine notes about the scan, e.g. signatures that could
 	// not be applied to this object.
 	Warnings []string `json:"warnings,omitempty"`
@@ -189,6 +200,11 @@ func (o *Object) SetResult(r *engine.Result) {
 		o.Hashes = &Hashes{MD5: r.Hashes["md5"], SHA1: r.Hashes["sha1"], SHA256: r.Hashes["sha256"]}
 	}
 	o.Warnings = append(o.Warnings, r.Warnings...)
+	o.Members = r.Members
+	o.Limits = append(o.Limits, r.Limits...)
+	if len(r.Limits) > 0 && o.Limit == "" {
+		o.Limit = Limit(r.Limits[0])
+	}
 	if len(o.Detections) > 0 {
 		o.Status = StatusFound
 	} else {
@@ -204,6 +220,11 @@ func DetectionOf(m engine.Match) Detection {
 		Line:     m.Source.Line,
 		Kind:     string(m.Kind),
 		PUA:      m.PUA,
+		Meta:     m.Meta,
+		Tags:     m.Tags,
+
+		ContainerPath: m.Path,
+		ContainerVia:  m.Via,
 	}
 }
 

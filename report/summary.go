@@ -21,6 +21,10 @@ type Summary struct {
 	// SkippedLimits counts files not scanned because of a limit (without
 	// --alert-exceeds-max; with it they are infected).
 	SkippedLimits int64 `json:"skipped_limits"`
+	// LimitsHit counts files scanned whose containers were not opened
+	// whole because a limit stopped the unpacking; with
+	// --alert-exceeds-max they are infected.
+	LimitsHit int64 `json:"limits_hit,omitempty"`
 	// ScannedBytes is what the matchers saw, ReadBytes what was read.
 	ScannedBytes int64     `json:"scanned_bytes"`
 	ReadBytes    int64     `json:"read_bytes"`
@@ -52,6 +56,9 @@ func (s *Summary) Add(o *Object) {
 		} else {
 			s.Warnings++
 		}
+	}
+	if len(o.Limits) > 0 && o.Code != CodeLimit {
+		s.LimitsHit++
 	}
 	s.ReadBytes += o.readBytes()
 	s.ScannedBytes += o.Scanned

@@ -184,6 +184,9 @@ func FormatSummary(s *Summary) string {
 	if s.SkippedLimits > 0 {
 		fmt.Fprintf(&b, "Skipped for limits: %d\n", s.SkippedLimits)
 	}
+	if s.LimitsHit > 0 {
+		fmt.Fprintf(&b, "Containers stopped by limits: %d\n", s.LimitsHit)
+	}
 	if s.Interrupted {
 		b.WriteString("Interrupted: yes\n")
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/glassav/glassav/engine"
+	"github.com/glassav/glassav/unpack"
 )
 
 // Engine is the part of *engine.Rules a scan needs.
@@ -48,6 +49,17 @@ type Options struct {
 	// AlertExceedsMax turns a limit hit into a detection named
 	// Heuristics.Limits.Exceeded.<Limit>.
 	AlertExceedsMax bool
+
+	// Containers opens archives, compressed streams, mail and documents
+	// and scans their members, as clamscan does by default; the file size,
+	// scan size and scan time limits then apply to the members too, with
+	// MaxRecursion (nesting, 0: 17) and MaxFiles (members, 0: 10,000).
+	// SkipFormats names formats not to open (engine.Switches.Skip).
+	Containers     bool
+	MaxRecursion   int
+	MaxFiles       int
+	SkipFormats    map[string]bool
+	AlertEncrypted bool
 
 	AllMatch  bool
 	DetectPUA bool
@@ -104,4 +116,32 @@ func (o *Options) largeObject() int64 {
 		return o.LargeObject
 	}
 	return 16 << 20
+}
+
+// containerOptions are the engine's container options for o: its limits
+// (0, no limit, becomes a bound no scan reaches) and the members of one
+// file scanned on Jobs goroutines.
+func (o *Options) containerOptions() engine.ContainerOptions {
+	const unlimited = 1 << 62
+	or := func(v int64) int64 {
+		if v <= 0 {
+			return unlimited
+		}
+		return v
+	}
+	l := unpack.Limits{
+		MaxRecursion: o.MaxRecursion,
+		MaxFiles:     o.MaxFiles,
+		MaxFileSize:  or(o.MaxFileSize),
+		MaxScanSize:  or(o.MaxScanSize),
+		MaxScanTime:  time.Duration(or(int64(o.MaxScanTime))),
+	}
+	return engine.ContainerOptions{
+		Enabled:         true,
+		Limits:          l,
+		AlertExceedsMax: o.AlertExceedsMax,
+		AlertEncrypted:  o.AlertEncrypted,
+		Workers:         o.jobs(),
+		Skip:            o.SkipFormats,
+	}
 }

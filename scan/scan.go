@@ -164,8 +164,10 @@ func (r *runner) scan(ctx context.Context, t task, buf []byte) (o *report.Object
 	r.files.Add(1)
 	r.bytes.Add(int64(len(data)))
 
+	// With containers the engine keeps the time limit itself, and returns
+	// what it found before the limit.
 	sctx := ctx
-	if r.opt.MaxScanTime > 0 {
+	if r.opt.MaxScanTime > 0 && !r.opt.Containers {
 		var cancel context.CancelFunc
 		sctx, cancel = context.WithTimeout(ctx, r.opt.MaxScanTime)
 		defer cancel()
@@ -174,11 +176,14 @@ func (r *runner) scan(ctx context.Context, t task, buf []byte) (o *report.Object
 	if int64(len(data)) >= r.opt.largeObject() {
 		so.Workers = r.opt.jobs()
 	}
+	if r.opt.Containers {
+		so.Containers = r.opt.containerOptions()
+	}
 	res, err := r.e.Scan(sctx, &engine.Object{Name: t.path, Data: data}, so)
 	switch {
 	case err == nil:
 		o.SetResult(res)
-		o.Scanned = int64(len(data))
+		o.Scanned = max(res.Scanned, int64(len(data)))
 	case ctx.Err() != nil:
 		return nil, buf // the whole scan was cancelled
 	case errors.Is(err, context.DeadlineExceeded):

@@ -87,7 +87,17 @@ type Budget struct {
 	bytes int64
 	files int
 	hit   []*LimitError
+
+	workers int // see SetWorkers
 }
+
+// SetWorkers lets formats whose members decode independently (zip) decode
+// up to n of them side by side; 0 or 1 decodes one at a time. The engine
+// sets it to its member workers before unpacking.
+func (b *Budget) SetWorkers(n int) { b.workers = n }
+
+// Workers returns the number set by SetWorkers.
+func (b *Budget) Workers() int { return b.workers }
 
 // NewBudget starts an account under l (defaults applied).
 func NewBudget(l Limits) *Budget {

@@ -41,12 +41,14 @@ func Formats() []*Format {
 // magic for content filetype leaves untyped.
 type registry struct {
 	byType map[filetype.Type]*Format
+	byName map[string]*Format
 	magic  []*Format
 }
 
 var theRegistry = sync.OnceValue(func() *registry {
-	r := &registry{byType: make(map[filetype.Type]*Format)}
+	r := &registry{byType: make(map[filetype.Type]*Format), byName: make(map[string]*Format)}
 	for _, f := range Formats() {
+		r.byName[f.Name] = f
 		for _, t := range f.Types {
 			if _, dup := r.byType[t]; !dup {
 				r.byType[t] = f
@@ -82,14 +84,10 @@ func For(t filetype.Type, data []byte) *Format {
 	return nil
 }
 
-// ByName returns the format called name, or nil.
+// ByName returns the format called name, or nil. The value is shared:
+// callers must not change it.
 func ByName(name string) *Format {
-	for _, f := range Formats() {
-		if f.Name == name {
-			return f
-		}
-	}
-	return nil
+	return theRegistry().byName[name]
 }
 
 // ForEmbedded returns the format that opens an archive appended to data

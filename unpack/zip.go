@@ -14,6 +14,7 @@ import (
 	"github.com/glassav/glassav/filetype"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz/lzma"
+	"golang.org/x/sync/semaphore"
 )
 
 // zipFormat opens zip archives, self-extracting ones (data before the
@@ -72,13 +73,11 @@ func unpackZip(ctx context.Context, data []byte, b *Budget, emit func(Member) er
 		return err
 	}
 	var first error
-	for _, e := range entries {
-		if err := b.Check(ctx); err != nil {
-			return err
-		}
-		err := zipMember(ctx, data, e, b, emit)
+	// next records the error of one entry: it returns the error that
+	// ends the unpacking, and keeps the first that does not.
+	next := func(err error) error {
 		if err == nil {
-			continue
+			return nil
 		}
 		if le, ok := IsLimit(err); ok && le.Limit != LimitFileSize && le.Limit != LimitRatio {
 			return err
@@ -92,11 +91,94 @@ func unpackZip(ctx context.Context, data []byte, b *Budget, emit func(Member) er
 		if first == nil {
 			first = err
 		}
+		return nil
+	}
+	if b.Workers() > 1 && len(entries) > 1 {
+		if err := zipParallel(ctx, data, entries, b, emit, next); err != nil {
+			return err
+		}
+	} else {
+		for _, e := range entries {
+			if err := b.Check(ctx); err != nil {
+				return err
+			}
+			if err := next(zipMember(ctx, data, e, b, emit)); err != nil {
+				return err
+			}
+		}
 	}
 	if first == nil && cdErr != nil {
 		first = &FormatError{Format: "zip", Offset: -1, Err: fmt.Errorf("%w; read %d entries from local headers", cdErr, len(entries))}
 	}
 	return first
+}
+
+// zipJob is one entry decoded ahead of its turn to be emitted.
+type zipJob struct {
+	m      *Member
+	err    error
+	weight int64
+	done   chan struct{}
+}
+
+// zipParallel decodes entries on up to b.Workers() goroutines and emits
+// them in container order, each entry's error going through next. The
+// members decoded and not yet emitted hold at most MaxFileSize bytes by
+// their stated sizes (an entry without one, or over it, decodes alone),
+// so memory stays near what decoding one at a time takes.
+func zipParallel(ctx context.Context, data []byte, entries []zipEntry, b *Budget, emit func(Member) error, next func(error) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	capacity := b.Limits().MaxFileSize
+	mem := semaphore.NewWeighted(capacity)
+	jobs := make(chan *zipJob, b.Workers())
+	go func() {
+		defer close(jobs)
+		for _, e := range entries {
+			w := capacity
+			if e.usize >= 0 && e.usize < capacity && e.flags&1 == 0 {
+				w = max(e.usize, 1)
+			}
+			if mem.Acquire(ctx, w) != nil {
+				return
+			}
+			j := &zipJob{weight: w, done: make(chan struct{})}
+			go func() {
+				defer close(j.done)
+				j.err = zipMember(ctx, data, e, b, func(m Member) error {
+					j.m = &m
+					return nil
+				})
+			}()
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				<-j.done
+				return
+			}
+		}
+	}()
+	var stop error
+	for j := range jobs {
+		<-j.done
+		if stop == nil {
+			if err := b.Check(ctx); err != nil {
+				stop = err
+			} else if j.m != nil {
+				if err := emit(*j.m); err != nil {
+					stop = err
+				}
+			}
+			if stop == nil {
+				stop = next(j.err)
+			}
+			if stop != nil {
+				cancel()
+			}
+		}
+		mem.Release(j.weight)
+	}
+	return stop
 }
 
 // zipMember decodes and emits one entry.

@@ -3,8 +3,10 @@ package unpack
 import (
 	"bytes"
 	"compress/flate"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -225,3 +227,54 @@ func FuzzUnpackZip(f *testing.F) {
 }
 
 func flateWriter(w *bytes.Buffer) (*flate.Writer, error) { return flate.NewWriter(w, 9) }
+
+// TestZipParallel checks that decoding entries side by side emits the
+// same members in the same order as decoding them one at a time, and that
+// an error from emit stops the decoding.
+func TestZipParallel(t *testing.T) {
+	dir := t.TempDir()
+	var names []string
+	for i := 0; i < 30; i++ {
+		n := fmt.Sprintf("f%02d", i)
+		names = append(names, n)
+		data := bytes.Repeat([]byte(n+" some text to deflate "), 200*(i+1))
+		if err := os.WriteFile(filepath.Join(dir, n), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runTool(t, dir, "zip", append([]string{"-q", "a.zip"}, names...)...)
+	data := readFile(t, filepath.Join(dir, "a.zip"))
+	unpackWith := func(workers int, stopAt int) ([]Member, error) {
+		b := NewBudget(Limits{})
+		b.SetWorkers(workers)
+		var ms []Member
+		err := zipFormat().Unpack(context.Background(), data, b, func(m Member) error {
+			ms = append(ms, m)
+			if len(ms) == stopAt {
+				return errStopTest
+			}
+			return nil
+		})
+		return ms, err
+	}
+	seq, err := unpackWith(1, -1)
+	if err != nil || len(seq) != len(names) {
+		t.Fatalf("one at a time: %d members, %v", len(seq), err)
+	}
+	for _, w := range []int{2, 4, 16} {
+		par, err := unpackWith(w, -1)
+		if err != nil || len(par) != len(seq) {
+			t.Fatalf("workers %d: %d members, %v", w, len(par), err)
+		}
+		for i := range seq {
+			if par[i].Name != seq[i].Name || !bytes.Equal(par[i].Data, seq[i].Data) {
+				t.Fatalf("workers %d: member %d is %q, want %q", w, i, par[i].Name, seq[i].Name)
+			}
+		}
+		if ms, err := unpackWith(w, 5); !errors.Is(err, errStopTest) || len(ms) != 5 {
+			t.Fatalf("workers %d, stopped at 5: %d members, %v", w, len(ms), err)
+		}
+	}
+}
+
+var errStopTest = errors.New("stop")

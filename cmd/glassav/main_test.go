@@ -135,7 +135,8 @@ func normalise(s string) []string {
 		switch {
 		case strings.HasPrefix(l, "Time: "), strings.HasPrefix(l, "Start Date: "), strings.HasPrefix(l, "End Date: "),
 			strings.HasPrefix(l, "Engine version: "), strings.HasPrefix(l, "Data scanned: "), strings.HasPrefix(l, "Data read: "),
-			strings.HasPrefix(l, "LibClamAV "), strings.HasPrefix(l, "Skipped for limits: "), l == "":
+			strings.HasPrefix(l, "LibClamAV "), strings.HasPrefix(l, "Skipped for limits: "),
+			strings.HasPrefix(l, "Containers stopped by limits: "), l == "":
 			continue
 		}
 		lines = append(lines, l)

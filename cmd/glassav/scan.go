@@ -34,6 +34,10 @@ type scanConfig struct {
 	help, version                            bool
 	scanPE, scanELF                          bool
 	scanHTML, normalize                      bool
+	// The container switches (--scan-archive ...) and --alert-encrypted*.
+	scanArchive, scanMail, scanOLE2, scanPDF bool
+	alertEncrypted, alertEncArchive          bool
+	alertEncDoc                              bool
 	// accepted holds clamscan switches glassav takes for compatibility but
 	// that change nothing yet (container and normaliser switches).
 	accepted map[string]*bool
@@ -43,11 +47,11 @@ type scanConfig struct {
 // effect in glassav yet: the parsers they turn off do not exist here, and
 // HTML signatures are skipped with a load warning whatever --scan-html says.
 var acceptedSwitches = []string{
-	"scan-mail", "scan-ole2", "scan-pdf", "scan-swf", "scan-xmldocs",
-	"scan-hwp3", "scan-onenote", "scan-archive", "scan-image", "scan-image-fuzzy-hash",
+	"scan-swf", "scan-xmldocs",
+	"scan-hwp3", "scan-onenote", "scan-image", "scan-image-fuzzy-hash",
 	"heuristic-alerts", "heuristic-scan-precedence", "phishing-sigs",
-	"phishing-scan-urls", "alert-broken", "alert-broken-media", "alert-encrypted",
-	"alert-encrypted-archive", "alert-encrypted-doc", "alert-macros", "alert-phishing-ssl",
+	"phishing-scan-urls", "alert-broken", "alert-broken-media",
+	"alert-macros", "alert-phishing-ssl",
 	"alert-phishing-cloak", "alert-partition-intersection", "cross-fs", "nocerts",
 	"bytecode", "bytecode-unsigned", "official-db-only", "disable-cache",
 }
@@ -67,6 +71,10 @@ func defaultScanConfig() scanConfig {
 		scanELF:         true,
 		scanHTML:        true,
 		normalize:       true,
+		scanArchive:     true,
+		scanMail:        true,
+		scanOLE2:        true,
+		scanPDF:         true,
 	}
 }
 
@@ -93,12 +101,19 @@ func (c *scanConfig) options() options {
 		{long: "max-filesize", arg: "SIZE", set: sizeVar(&c.maxFileSize), help: "skip files larger than SIZE (default 100M; K and M suffixes; 0: no limit)"},
 		{long: "max-scansize", arg: "SIZE", set: sizeVar(&c.maxScanSize), help: "skip files whose scan would pass SIZE bytes (default 400M)"},
 		{long: "max-scantime", arg: "MS", set: countVar(&c.maxScanTime, 1<<31-1), help: "stop scanning a file after MS milliseconds (default 120000; 0: no limit)"},
-		{long: "max-recursion", arg: "N", set: countVar(&c.maxRecursion, 100), help: "container nesting limit (default 17; no effect until containers are unpacked)"},
-		{long: "max-files", arg: "N", set: countVar(&c.maxFiles, 1<<31-1), help: "container member limit (default 10000; no effect until containers are unpacked)"},
+		{long: "max-recursion", arg: "N", set: countVar(&c.maxRecursion, 100), help: "container nesting limit (default 17)"},
+		{long: "max-files", arg: "N", set: countVar(&c.maxFiles, 1<<31-1), help: "container members scanned per file (default 10000)"},
 		{long: "max-dir-recursion", arg: "N", set: countVar(&c.maxDirRecursion, 1<<16), help: "directory levels to enter (default 15)"},
 		{long: "allmatch", short: 'z', flag: &c.allMatch, help: "report every matching signature"},
 		{long: "detect-pua", flag: &c.detectPUA, help: "detect possibly unwanted applications"},
 		{long: "alert-exceeds-max", flag: &c.alertExceedsMax, help: "report files stopped by a limit as Heuristics.Limits.Exceeded.*"},
+		{long: "alert-encrypted", flag: &c.alertEncrypted, help: "report encrypted archive members and documents as Heuristics.Encrypted.*"},
+		{long: "alert-encrypted-archive", flag: &c.alertEncArchive, help: "report encrypted archive members as Heuristics.Encrypted.*"},
+		{long: "alert-encrypted-doc", flag: &c.alertEncDoc, help: "report encrypted documents as Heuristics.Encrypted.*"},
+		{long: "scan-archive", flag: &c.scanArchive, help: "open archives and compressed files (default yes)"},
+		{long: "scan-mail", flag: &c.scanMail, help: "open mail: attachments, uuencoded, BinHex, TNEF (default yes)"},
+		{long: "scan-ole2", flag: &c.scanOLE2, help: "open OLE2 documents and their macros (default yes)"},
+		{long: "scan-pdf", flag: &c.scanPDF, help: "open PDF streams (default yes)"},
 		{long: "follow-dir-symlinks", arg: "0|1|2", set: countVar(&c.followDir, 2), help: "follow directory links: 0 never, 1 named ones (default), 2 always"},
 		{long: "follow-file-symlinks", arg: "0|1|2", set: countVar(&c.followFile, 2), help: "follow file links: 0 never, 1 named ones (default), 2 always"},
 		{long: "jobs", short: 'j', arg: "N", set: countVar(&c.jobs, 1<<12), help: "files scanned at once (default: number of CPUs)"},
@@ -329,6 +344,11 @@ func (c *scanConfig) scanOptions() (scan.Options, error) {
 	o.NoPE = !c.scanPE
 	o.NoELF = !c.scanELF
 	o.NoNormalise = !c.scanHTML || !c.normalize
+	o.Containers = true
+	o.MaxRecursion = c.maxRecursion
+	o.MaxFiles = c.maxFiles
+	o.AlertEncrypted = c.alertEncrypted || c.alertEncArchive || c.alertEncDoc
+	o.SkipFormats = engine.Switches{Archive: c.scanArchive, Mail: c.scanMail, OLE2: c.scanOLE2, PDF: c.scanPDF, HTML: c.scanHTML}.Skip()
 	for _, l := range []struct {
 		name string
 		src  []string
