@@ -16,11 +16,11 @@ import (
 // found when it is scanned in turn. Objects over MaxEmbeddedPE (40 MiB,
 // ClamAV's default) are not searched.
 //
-// clamscan 1.4 carves from Windows executables, zip and OLE2 files and
-// unrecognised binary data, not from other types (ELF, images). The
-// format is registered for MSEXE only, since zip, OLE2 and binary data
-// have formats (or magic lookups) of their own: the engine runs it by
-// name ("embedpe") on those types as a second pass.
+// clamscan 1.4 carves from Windows executables and OLE2 files, not from
+// zip files (whose raw bytes it does not type-scan, though ClamAV's source
+// names them), binary data or other types (ELF, images). The format is
+// registered for MSEXE only, since OLE2 has a format of its own: the
+// engine runs it by name ("embedpe") on OLE2 files as a second pass.
 func embeddedPEFormat() *Format {
 	return &Format{Name: "embedpe", Types: []filetype.Type{filetype.MSEXE}, Unpack: unpackEmbeddedPE}
 }
