@@ -3,7 +3,7 @@ package unpack
 import (
 	"bytes"
 	"compress/bzip2"
-	"compress/flate"
+	flate "github.com/klauspost/compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
