@@ -3,11 +3,11 @@ package unpack
 import (
 	"bytes"
 	"compress/bzip2"
-	flate "github.com/klauspost/compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	flate "github.com/klauspost/compress/flate"
 	"io"
 	"sort"
 
