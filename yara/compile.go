@@ -31,6 +31,61 @@ type compiledString struct {
 	// counted: the condition reads #, @ or ! of the string, so fast mode
 	// must keep all its matches.
 	counted bool
+	// fixed says whether every use of the string in the condition is
+	// `$s at N` with one constant N (fixedAt). yara then looks for the
+	// string at N only, so matches elsewhere exist neither for the
+	// condition nor in -s output; glassav drops them the same way.
+	fixed   fixedState
+	fixedAt int64
+}
+
+// fixedState tracks whether a string is only ever used at one constant
+// offset.
+type fixedState uint8
+
+const (
+	fixedUnseen fixedState = iota // no use compiled yet
+	fixedAt                       // every use so far is `at fixedAt`
+	fixedNot                      // some use looks elsewhere
+)
+
+// use records one use of string i: at is the constant offset of a
+// `$s at N` use (ok), anything else passes ok false.
+func (cs *compiledString) use(at int64, ok bool) {
+	switch {
+	case !ok:
+		cs.fixed = fixedNot
+	case cs.fixed == fixedUnseen:
+		cs.fixed, cs.fixedAt = fixedAt, at
+	case cs.fixed == fixedAt && cs.fixedAt != at:
+		cs.fixed = fixedNot
+	}
+}
+
+// constOffset returns the value of e when yara folds it to a constant
+// integer at compile time (literals and + - * \ of them).
+func constOffset(e Expr) (int64, bool) {
+	switch e := e.(type) {
+	case *IntLit:
+		return e.Value, true
+	case *Unary:
+		if e.Op == Minus {
+			if v, ok := constOffset(e.X); ok {
+				return fold(Minus, 0, v)
+			}
+		}
+	case *Binary:
+		x, ok := constOffset(e.X)
+		if !ok {
+			return 0, false
+		}
+		y, ok := constOffset(e.Y)
+		if !ok || (e.Op == Backslash && y == 0) {
+			return 0, false
+		}
+		return fold(e.Op, x, y)
+	}
+	return 0, false
 }
 
 // Compile checks and compiles parsed files (in order) into Rules. It

@@ -101,6 +101,9 @@ func (s *scanState) stringMatches(i int) []StringMatch {
 	}
 	for k, p := range cs.pats {
 		for _, h := range s.hits(p) {
+			if cs.fixed == fixedAt && h.Start != cs.fixedAt {
+				continue
+			}
 			out = cs.prog.confirm(s.data, k, h, out)
 			if (single && len(out) > 0) || (len(cs.pats) == 1 && len(out) > limit) {
 				break
@@ -141,6 +144,9 @@ func (s *scanState) found(i int) bool {
 scan:
 	for k, p := range cs.pats {
 		for _, h := range s.hits(p) {
+			if cs.fixed == fixedAt && h.Start != cs.fixedAt {
+				continue
+			}
 			if s.scratch = cs.prog.confirm(s.data, k, h, s.scratch[:0]); len(s.scratch) > 0 {
 				res = 1
 				break scan

@@ -15,6 +15,11 @@ func (c *compiler) stringIndex(r *StringRef) int {
 	if r.Kind != RefMatch || r.At != nil || r.In != nil {
 		c.r.strs[i].counted = true
 	}
+	if r.Kind == RefMatch && r.At != nil {
+		c.r.strs[i].use(constOffset(r.At))
+	} else {
+		c.r.strs[i].use(0, false)
+	}
 	return i
 }
 
@@ -181,6 +186,7 @@ func (c *compiler) setStrings(set *Set) []int {
 		if !ok {
 			c.fail(set.Pos, "internal error: string %s not compiled", str.ID)
 		}
+		c.r.strs[i].use(0, false) // sets look everywhere, as in yara
 		out[j] = i
 	}
 	return out

@@ -658,3 +658,71 @@ rule c { condition: for any k, v in tests.string_dict : (k == v) and a or not b 
 		}
 	})
 }
+
+// TestFixedOffsetStrings checks yara's rule for strings used only as
+// `$s at N` with one constant N: such a string is looked for at N alone, so
+// its other occurrences are neither counted nor printed. Any other use
+// (plain, another offset, a computed one, #, @, in, a set) keeps them all.
+// yara -s decides each expected offset list.
+func TestFixedOffsetStrings(t *testing.T) {
+	yara := testenv.NeedTool(t, "yara")
+	data := []byte("ABCD..ABCD..xyz..ABCD")
+	dir := t.TempDir()
+	df := filepath.Join(dir, "data")
+	if err := os.WriteFile(df, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conds := []struct {
+		cond string
+		want []int64
+	}{
+		{"$m at 0 or $t", []int64{0}},
+		{"$m at 6 or $t", []int64{6}},
+		{"$m at (3 + 3) or $t", []int64{6}},
+		{"$m at 1 or $t", nil},
+		{"($m at 0 and $m at 6) or $t", []int64{0, 6, 17}},
+		{"$m at (uint8(0) - 0x41) or $t", []int64{0, 6, 17}},
+		{"$m at 0 or #m > 5 or $t", []int64{0, 6, 17}},
+		{"$m at 0 or any of them", []int64{0, 6, 17}},
+		{"$m at 0 or $m in (5..7) or $t", []int64{0, 6, 17}},
+		{"for any of ($m) : ($ at 0) or $t", []int64{0, 6, 17}},
+	}
+	for i, c := range conds {
+		src := fmt.Sprintf("rule r { strings: $m = \"ABCD\" $t = \"xyz\" condition: %s }\n", c.cond)
+		rf := filepath.Join(dir, fmt.Sprintf("r%d.yar", i))
+		if err := os.WriteFile(rf, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(yara, "-s", rf, df).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: yara: %v: %s", c.cond, err, out)
+		}
+		var peer []int64
+		for _, line := range strings.Split(string(out), "\n") {
+			var off int64
+			if _, err := fmt.Sscanf(line, "0x%x:$m:", &off); err == nil {
+				peer = append(peer, off)
+			}
+		}
+		if fmt.Sprint(peer) != fmt.Sprint(c.want) {
+			t.Fatalf("%s: yara gives $m at %v, the test expects %v", c.cond, peer, c.want)
+		}
+		res, err := compileSrc(t, src).Scan(context.Background(), data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, r := range res.Matched() {
+			for _, sm := range r.Strings {
+				if sm.String.ID == "$m" {
+					for _, m := range sm.Matches {
+						got = append(got, m.Offset)
+					}
+				}
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: $m at %v, yara %v", c.cond, got, c.want)
+		}
+	}
+}
