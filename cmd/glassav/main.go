@@ -1,10 +1,14 @@
 // Command glassav is the glassav antivirus command line.
 //
 //	glassav scan [options] [PATH...]   scan files like clamscan
+//	glassav yara [options] RULES... TARGET
+//	                                   match YARA rules like yara 4.2.3
+//	glassav yarac RULES... OUT         compile YARA rules for yara -C
 //	glassav version                    print the version
 //
 // The command only wires packages together: scanning lives in package scan,
-// output in package report, detection in package engine.
+// output in package report, detection in package engine, YARA in package
+// yara.
 package main
 
 import (
@@ -28,6 +32,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"scan", "scan files and directories (clamscan-compatible output)", runScan},
+		{"yara", "match YARA rules against files (yara-compatible command line and output)", runYara},
+		{"yarac", "compile YARA rules into a file glassav yara -C loads", runYarac},
 		{"daemon", "serve scans over the clamd socket protocol and HTTP", runDaemon},
 		{"publish", "build, log, sign and publish a signature release", runPublish},
 		{"update", "install the newest verified signature release", runUpdate},
