@@ -422,3 +422,36 @@ func TestParallelPlanted(t *testing.T) {
 		}
 	}
 }
+
+// TestScanMasked checks that masked patterns get no hits and the others
+// the same hits as an unmasked scan.
+func TestScanMasked(t *testing.T) {
+	pats := []*Node{Lit([]byte("abc")), Lit([]byte("bcd")), Cat(Lit([]byte("c")), Gap(0, -1), Lit([]byte("f")))}
+	m, err := Compile(pats, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("xabcdefabcd")
+	full, masked := NewHits(), NewHits()
+	if err := m.Scan(context.Background(), data, 1, full); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ScanMasked(context.Background(), data, 1, masked, []uint64{1<<0 | 1<<2}); err != nil {
+		t.Fatal(err)
+	}
+	for p := range pats {
+		got, want := masked.Of(p), full.Of(p)
+		if p != 1 {
+			want = nil
+		}
+		if len(full.Of(p)) == 0 {
+			t.Fatalf("pattern %d has no hits unmasked", p)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("pattern %d: masked %v, want %v", p, got, want)
+		}
+	}
+	if err := m.ScanMasked(context.Background(), data, 1, masked, []uint64{}); err == nil {
+		t.Error("a mask shorter than the patterns was accepted")
+	}
+}

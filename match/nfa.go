@@ -166,17 +166,18 @@ func (p *prog) forward(data []byte, from int32, pos, mstart int, first bool, sc 
 	memo := sc.memo(seg, true)
 	memo.begin()
 	for {
-		// The set before closure decides everything from here on, unless
-		// the ClamAV assertions still see the match start.
-		if !(first && pos == mstart) {
-			if j := memo.find(pos, true); j >= 0 && sameSet(cur, memo.entry(j)) {
-				end := memo.res[j]
-				memo.end(end, true, j)
-				return int(end)
-			}
-			memo.record(pos, cur, 0)
-		}
 		p.closure(cur, data, pos, first && pos == mstart, true)
+		// The closed set decides everything from here on. The same set
+		// ends where the earlier pass ended; a subset of a set from which
+		// no end was reachable reaches none either (a later atom hit
+		// inside a run an earlier pass already walked to its death).
+		if j := memo.find(pos, true); j >= 0 && (sameSet(cur, memo.entry(j)) ||
+			memo.res[j] < 0 && subset(cur, memo.entry(j), &sc.d)) {
+			end := memo.res[j]
+			memo.end(end, true, j)
+			return int(end)
+		}
+		memo.record(pos, cur, 0)
 		if cur.has(p.accept) {
 			memo.end(int64(pos), true, -1)
 			return pos

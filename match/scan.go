@@ -27,6 +27,12 @@ type worker struct {
 	segTr   []bool
 	touched []int32
 	sc      nfaScratch
+	skip    []uint64 // patterns not to verify (ScanMasked); nil: none
+}
+
+// skipped reports whether the scan leaves pattern p out.
+func (w *worker) skipped(p int32) bool {
+	return w.skip != nil && w.skip[p>>6]&(1<<(p&63)) != 0
 }
 
 func (w *worker) reset(m *Matcher, data []byte) {
@@ -62,6 +68,9 @@ func (w *worker) added(s int32, before int) {
 // verify checks atom a of segment s found at data[at:].
 func (w *worker) verify(ref aref, at int) {
 	s := &w.m.segs[ref.seg]
+	if w.skipped(s.pat) {
+		return
+	}
 	a := &s.atoms[ref.atom]
 	n := len(w.seg[ref.seg])
 	if s.fix != nil {
@@ -235,6 +244,9 @@ func (w *worker) checkStride(g *group, q int, hit uint64, lo, hi int) {
 // scanEvery tries segment id at every start in [lo, hi).
 func (w *worker) scanEvery(id int32, lo, hi int) {
 	s := &w.m.segs[id]
+	if w.skipped(s.pat) {
+		return
+	}
 	data := w.data
 	fb := &w.m.fbs[s.fb]
 	for st := lo; st < hi && st <= len(data); st++ {
@@ -276,6 +288,18 @@ func (w *worker) run(ctx context.Context, lo, hi int) error {
 // call concurrently on one Matcher with different Hits. On error (ctx done)
 // h holds no usable result.
 func (m *Matcher) Scan(ctx context.Context, data []byte, workers int, h *Hits) error {
+	return m.ScanMasked(ctx, data, workers, h, nil)
+}
+
+// ScanMasked is Scan with the patterns whose bit is set in skip (bit p%64
+// of skip[p/64]) left out: their atoms still pass the prefilter but are
+// never verified, and they get no hits. A host that knows before the
+// search that it cannot use some patterns (YARA strings of rules already
+// ruled out by filesize or header checks) pays almost nothing for them.
+func (m *Matcher) ScanMasked(ctx context.Context, data []byte, workers int, h *Hits, skip []uint64) error {
+	if skip != nil && len(skip) < (len(m.pats)+63)/64 {
+		return fmt.Errorf("match: skip mask of %d words for %d patterns", len(skip), len(m.pats))
+	}
 	h.Reset()
 	if len(h.pats) != len(m.pats) {
 		h.pats = make([][]Hit, len(m.pats))
@@ -294,6 +318,7 @@ func (m *Matcher) Scan(ctx context.Context, data []byte, workers int, h *Hits) e
 	ws := h.workers[:workers]
 	for _, w := range ws {
 		w.reset(m, data)
+		w.skip = skip
 	}
 	// Starts run over 0..len(data) inclusive: a pattern that matches the
 	// empty string matches at the very end too.

@@ -135,6 +135,7 @@ func (r *Rules) Scan(ctx context.Context, data []byte, opt *ScanOptions) (*Resul
 	}
 	var h *match.Hits
 	var scanErr error
+	var skip []uint64 // patterns of rules ruled out before the search
 	defer func() {
 		if h != nil {
 			r.hits.Put(h)
@@ -153,7 +154,7 @@ func (r *Rules) Scan(ctx context.Context, data []byte, opt *ScanOptions) (*Resul
 			if workers < 1 {
 				workers = 1
 			}
-			if err := r.matcher.Scan(ctx, data, workers, h); err != nil {
+			if err := r.matcher.ScanMasked(ctx, data, workers, h, skip); err != nil {
 				scanErr = err
 				h.Reset()
 			}
@@ -164,7 +165,7 @@ func (r *Rules) Scan(ctx context.Context, data []byte, opt *ScanOptions) (*Resul
 		return h.Of(i)
 	}
 	truncated := func(i int) bool { return h != nil && h.Truncated(i) }
-	res, err := r.evaluate(ctx, data, hits, truncated, opt)
+	res, err := r.evaluate(ctx, data, hits, truncated, opt, func(m []uint64) { skip = m })
 	if err == nil && scanErr != nil {
 		return nil, fmt.Errorf("searching: %w", scanErr)
 	}
@@ -187,5 +188,5 @@ func (r *Rules) Evaluate(ctx context.Context, data []byte, hits func(i int) []ma
 	if hits == nil {
 		hits = func(int) []match.Hit { return nil }
 	}
-	return r.evaluate(ctx, data, hits, nil, opt)
+	return r.evaluate(ctx, data, hits, nil, opt, nil)
 }

@@ -191,7 +191,12 @@ func (s *scanState) scanContext(name string) *ScanContext {
 
 // evaluate runs every rule's condition over data; hits gives the hits of
 // pattern i (of r.nodes), and is called only when a condition needs them.
-func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []match.Hit, truncated func(i int) bool, opt *ScanOptions) (*Result, error) {
+//
+// When skip is not nil, evaluate first decides every rule's cheap
+// conjuncts (filesize bounds, header reads, externals) and passes skip the
+// patterns of the rules they rule out, before anything can need a search:
+// the search then leaves those patterns out.
+func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []match.Hit, truncated func(i int) bool, opt *ScanOptions, skip func(mask []uint64)) (*Result, error) {
 	if opt.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
@@ -229,16 +234,35 @@ func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []ma
 		w := opt.Console
 		s.shared.Console = func(msg string) { io.WriteString(w, msg+"\n") }
 	}
-	failedNS := make(map[int]bool)
+	pre := make([]bool, len(r.rules))
+	var mask []uint64
 	for i := range r.rules {
 		cr := &r.rules[i]
-		ok := true
+		pre[i] = true
 		for _, p := range cr.pre {
 			if v, def := p(s); !def || v == 0 {
-				ok = false
+				pre[i] = false
 				break
 			}
 		}
+		if !pre[i] && skip != nil {
+			if mask == nil {
+				mask = make([]uint64, (len(r.nodes)+63)/64)
+			}
+			for _, si := range cr.strs {
+				for _, p := range r.strs[si].pats {
+					mask[p>>6] |= 1 << (p & 63)
+				}
+			}
+		}
+	}
+	if mask != nil {
+		skip(mask)
+	}
+	failedNS := make(map[int]bool)
+	for i := range r.rules {
+		cr := &r.rules[i]
+		ok := pre[i]
 		if ok {
 			v, def := cr.cond(s)
 			ok = def && v != 0
