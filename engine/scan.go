@@ -482,8 +482,11 @@ func (s *objectScan) window(off ir.Offset) (lo, hi int64, ok bool) {
 		sec := s.exe.Sections[off.Section]
 		if off.Anchor == ir.AnchorInSection {
 			// ClamAV's SEx,n lets a match start up to n bytes past the
-			// section's end.
-			return sec.Offset, sec.Offset + sec.Size - 1 + off.Shift, true
+			// section's end, and its range includes the end itself: a
+			// match may start right after the section's last byte
+			// (measured: clamscan finds a pattern starting at the end of
+			// ELF section 3 with SE3).
+			return sec.Offset, sec.Offset + sec.Size + off.Shift, true
 		}
 		base = sec.Offset + off.N
 	case ir.AnchorLastSection:
