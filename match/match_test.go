@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 var matchTests = []struct {
@@ -453,5 +454,30 @@ func TestScanMasked(t *testing.T) {
 	}
 	if err := m.ScanMasked(context.Background(), data, 1, masked, []uint64{}); err == nil {
 		t.Error("a mask shorter than the patterns was accepted")
+	}
+}
+
+// TestScanCancelInsideBlock checks that a context ending while one block's
+// verifications are slow stops the scan soon, not at the block's end: every
+// 'a' here starts a verification walking up to 2,000 bytes.
+func TestScanCancelInsideBlock(t *testing.T) {
+	var notB Class
+	notB.AddRange(0, 'b'-1)
+	notB.AddRange('b'+1, 255)
+	p := Cat(Lit([]byte("a")), &Node{Op: OpRepeat, Sub: []*Node{Cls(notB)}, Min: 0, Max: 2000, Greedy: true}, Lit([]byte("c")))
+	m, err := Compile([]*Node{p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("a"), 3<<20) // one block
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = m.Scan(ctx, data, 1, NewHits())
+	if err == nil {
+		t.Fatal("the scan outlived its context without an error")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the scan stopped %v after its 50 ms deadline", d)
 	}
 }

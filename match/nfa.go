@@ -1,5 +1,7 @@
 package match
 
+import "context"
+
 // edgeKind says how an NFA edge is crossed.
 type edgeKind uint8
 
@@ -76,6 +78,30 @@ type nfaScratch struct {
 	used       int
 	budget     int
 	off        passMemo // stands in when the memo limits are reached
+
+	// ctx is the scan's context, looked at every spendCheck units of NFA
+	// work (states times positions), so that one long pass does not
+	// outlive a deadline; cancelled records that it ended.
+	ctx       context.Context
+	work      int
+	cancelled bool
+}
+
+// spendCheck is the NFA work between looks at the context: a few
+// milliseconds.
+const spendCheck = 1 << 21
+
+// spend accounts for n units of work and reports whether the scan's
+// context has ended.
+func (sc *nfaScratch) spend(n int) bool {
+	sc.work += n
+	if sc.work >= spendCheck {
+		sc.work = 0
+		if sc.ctx != nil && sc.ctx.Err() != nil {
+			sc.cancelled = true
+		}
+	}
+	return sc.cancelled
 }
 
 type memoKey struct {
@@ -186,7 +212,7 @@ func (p *prog) forward(data []byte, from int32, pos, mstart int, first bool, sc 
 			break
 		}
 		p.step(nxt, cur, data[pos], true)
-		if len(nxt.dense) == 0 {
+		if len(nxt.dense) == 0 || sc.spend(len(cur.dense)+1) {
 			break
 		}
 		pos++
@@ -232,7 +258,7 @@ func (p *prog) backward(data []byte, to int32, pos, end int, first bool, sc *nfa
 			break
 		}
 		p.step(nxt, cur, data[pos-1], false)
-		if len(nxt.dense) == 0 {
+		if len(nxt.dense) == 0 || sc.spend(len(cur.dense)+1) {
 			break
 		}
 		pos--

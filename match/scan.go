@@ -28,6 +28,30 @@ type worker struct {
 	touched []int32
 	sc      nfaScratch
 	skip    []uint64 // patterns not to verify (ScanMasked); nil: none
+
+	// Cancellation inside a block: verifications can be slow (a regular
+	// expression whose atom is everywhere), so every verifyCheck of them
+	// look at ctx, and once it is done the rest of the block is skipped.
+	ctx       context.Context
+	verifies  uint32
+	cancelled bool
+}
+
+// verifyCheck is how many verifications run between looks at the context.
+const verifyCheck = 1 << 10
+
+// stopped reports whether the scan's context ended, looking at it only
+// every verifyCheck calls.
+func (w *worker) stopped() bool {
+	if w.cancelled || w.sc.cancelled {
+		w.cancelled = true
+		return true
+	}
+	w.verifies++
+	if w.verifies%verifyCheck == 0 && w.ctx != nil && w.ctx.Err() != nil {
+		w.cancelled = true
+	}
+	return w.cancelled
 }
 
 // skipped reports whether the scan leaves pattern p out.
@@ -68,7 +92,7 @@ func (w *worker) added(s int32, before int) {
 // verify checks atom a of segment s found at data[at:].
 func (w *worker) verify(ref aref, at int) {
 	s := &w.m.segs[ref.seg]
-	if w.skipped(s.pat) {
+	if w.skipped(s.pat) || w.stopped() {
 		return
 	}
 	a := &s.atoms[ref.atom]
@@ -253,6 +277,9 @@ func (w *worker) scanEvery(id int32, lo, hi int) {
 		if !s.nullable && (st == len(data) || !fb.Has(data[st])) {
 			continue
 		}
+		if w.stopped() {
+			return
+		}
 		n := len(w.seg[id])
 		if s.fix != nil {
 			if !s.fix.match(data, st, s.first) {
@@ -277,6 +304,9 @@ func (w *worker) run(ctx context.Context, lo, hi int) error {
 			return fmt.Errorf("match: scan cancelled at offset %d: %w", b, err)
 		}
 		w.scanBlock(b, min(b+w.m.block, hi))
+	}
+	if w.cancelled || w.sc.cancelled {
+		return fmt.Errorf("match: scan cancelled: %w", ctx.Err())
 	}
 	return nil
 }
@@ -319,6 +349,8 @@ func (m *Matcher) ScanMasked(ctx context.Context, data []byte, workers int, h *H
 	for _, w := range ws {
 		w.reset(m, data)
 		w.skip = skip
+		w.ctx, w.verifies, w.cancelled = ctx, 0, false
+		w.sc.ctx, w.sc.work, w.sc.cancelled = ctx, 0, false
 	}
 	// Starts run over 0..len(data) inclusive: a pattern that matches the
 	// empty string matches at the very end too.
@@ -392,6 +424,9 @@ func (m *Matcher) collect(ctx context.Context, h *Hits, ws []*worker) error {
 		if len(h.pats[p]) > 0 {
 			h.matched = append(h.matched, int(p))
 		}
+	}
+	if w0.cancelled || w0.sc.cancelled {
+		return fmt.Errorf("match: scan cancelled while chaining: %w", ctx.Err())
 	}
 	return nil
 }
