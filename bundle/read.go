@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/glassav/glassav/internal/atomicfile"
 )
 
 // Bundle is a read and hash-checked bundle.
@@ -70,7 +72,7 @@ func Unpack(r io.Reader, dir, prevDir string, lim Limits) (*Manifest, error) {
 			return nil, fmt.Errorf("bundle: delta for version %d: previous version's %w", m.Version, err)
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -94,15 +96,6 @@ func writeFile(name string, r io.Reader) error {
 		err = cerr
 	}
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // hashReader checks, at EOF, that what was read matches a manifest entry.

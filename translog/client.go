@@ -15,6 +15,8 @@ import (
 	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/glassav/glassav/internal/atomicfile"
 )
 
 // Response size limits of the static tree.
@@ -297,7 +299,7 @@ func SaveEvidence(dir, prefix string, oldNote, newNote []byte) ([]string, error)
 		b      []byte
 	}{{"-old.checkpoint", oldNote}, {"-new.checkpoint", newNote}} {
 		p := filepath.Join(dir, prefix+f.suffix)
-		if err := writeFileAtomic(p, f.b, 0o600); err != nil {
+		if err := atomicfile.WriteFile(p, f.b, 0o600); err != nil {
 			return out, err
 		}
 		out = append(out, p)

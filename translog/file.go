@@ -1,57 +1,6 @@
 package translog
 
-import (
-	"os"
-	"path/filepath"
-)
-
-// writeFileAtomic replaces name with data: a temporary file in the same
-// directory, synced, renamed over name, and the directory synced, so a
-// crash leaves either the old or the new content.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-// WriteFileAtomic is writeFileAtomic for other packages (the witness and
-// update state files).
-func WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
-	return writeFileAtomic(name, data, perm)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	// Some file systems refuse to sync a directory; the rename is still
-	// atomic there.
-	_ = d.Sync()
-	return nil
-}
+import "os"
 
 // appendFileSync appends data to name and syncs it.
 func appendFileSync(name string, data []byte) error {

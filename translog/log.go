@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/glassav/glassav/internal/atomicfile"
 )
 
 // TileHeight is the height of every tile the log writes: 256 hashes per
@@ -76,7 +78,7 @@ func Create(stateDir, publicDir, origin string) (*Log, error) {
 		{stateTree, formatTree(tlog.Tree{})},
 		{stateOrigin, origin + "\n"},
 	} {
-		if err := writeFileAtomic(filepath.Join(stateDir, f.name), []byte(f.data), 0o600); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(stateDir, f.name), []byte(f.data), 0o600); err != nil {
 			unlock()
 			return nil, err
 		}
@@ -281,7 +283,7 @@ func (l *Log) Append(leaves ...[]byte) (tlog.Tree, error) {
 	if err := l.writeTiles(old, tree.N, false); err != nil {
 		return fail(err)
 	}
-	if err := writeFileAtomic(filepath.Join(l.stateDir, stateTree), []byte(formatTree(tree)), 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(l.stateDir, stateTree), []byte(formatTree(tree)), 0o600); err != nil {
 		return fail(err)
 	}
 	l.leafBytes += int64(len(rec))
@@ -319,7 +321,7 @@ func (l *Log) writeTiles(old, n int64, onlyMissing bool) error {
 			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 				return err
 			}
-			if err := writeFileAtomic(full, data, 0o644); err != nil {
+			if err := atomicfile.WriteFile(full, data, 0o644); err != nil {
 				return err
 			}
 		}
@@ -369,10 +371,10 @@ func (l *Log) SignWith(now time.Time, signerKeys ...string) ([]byte, error) {
 }
 
 func (l *Log) publish(msg []byte) error {
-	if err := writeFileAtomic(filepath.Join(l.stateDir, stateCheckpoint), msg, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(l.stateDir, stateCheckpoint), msg, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(l.publicDir, "checkpoint"), msg, 0o644)
+	return atomicfile.WriteFile(filepath.Join(l.publicDir, "checkpoint"), msg, 0o644)
 }
 
 // Checkpoint returns the current signed checkpoint note, with the

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/glassav/glassav/internal/atomicfile"
 	"github.com/glassav/glassav/translog"
 )
 
@@ -87,47 +88,13 @@ func (s state) setLink(name string, v int64) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(s.dir)
+	return atomicfile.SyncDir(s.dir)
 }
 
 func randSuffix() string {
 	var b [6]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// writeAtomic replaces name with data: temporary file, sync, rename, sync
-// of the directory.
-func writeAtomic(name string, data []byte) error {
-	tmp := name + ".tmp-" + randSuffix()
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(name))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // trust is what an installation has verified so far.
@@ -207,19 +174,19 @@ func (s state) saveTrust(t *trust) error {
 	for _, l := range t.keyLeaves {
 		keys = append(append(keys, l...), '\n')
 	}
-	if err := writeAtomic(s.path(trustDir, keysFile), keys); err != nil {
+	if err := atomicfile.WriteFile(s.path(trustDir, keysFile), keys, 0o644); err != nil {
 		return err
 	}
-	if err := writeAtomic(s.path(trustDir, replayedFile), append(strconv.AppendInt(nil, t.replayed, 10), '\n')); err != nil {
+	if err := atomicfile.WriteFile(s.path(trustDir, replayedFile), append(strconv.AppendInt(nil, t.replayed, 10), '\n'), 0o644); err != nil {
 		return err
 	}
 	if t.release != nil {
 		rel := append([]byte(fmt.Sprintf("index %d\n", t.releaseIdx)), t.release...)
-		if err := writeAtomic(s.path(trustDir, latestRelFile), rel); err != nil {
+		if err := atomicfile.WriteFile(s.path(trustDir, latestRelFile), rel, 0o644); err != nil {
 			return err
 		}
 	}
-	return writeAtomic(s.path(trustDir, latestCPFile), t.checkpoint)
+	return atomicfile.WriteFile(s.path(trustDir, latestCPFile), t.checkpoint, 0o644)
 }
 
 // keyState rebuilds the key state from the pinned policy and the replayed
@@ -279,7 +246,7 @@ func Rollback(stateDir string) (from, to int64, err error) {
 		}
 		// Hold the version rolled away from: updates install only a newer
 		// release, not the same one again.
-		if err := writeAtomic(s.path(trustDir, holdFile), []byte(strconv.FormatInt(cur, 10)+"\n")); err != nil {
+		if err := atomicfile.WriteFile(s.path(trustDir, holdFile), []byte(strconv.FormatInt(cur, 10)+"\n"), 0o644); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/glassav/glassav/bundle"
+	"github.com/glassav/glassav/internal/atomicfile"
 	"github.com/glassav/glassav/translog"
 )
 
@@ -372,7 +373,7 @@ func (r *run) installFrom(ctx context.Context, rel *translog.Release, delta bool
 	if man.Version != rel.Version || sha256.Sum256(manText) != rel.Manifest || len(man.Files) != rel.Files {
 		return nil, fmt.Errorf("update: release %d: %w: its MANIFEST (version %d, %d files) differs from the log's", rel.Version, ErrHash, man.Version, len(man.Files))
 	}
-	if err := writeAtomic(filepath.Join(tmp, bundle.ManifestName), manText); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(tmp, bundle.ManifestName), manText, 0o644); err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
 
@@ -405,7 +406,7 @@ func (r *run) installFrom(ctx context.Context, rel *translog.Release, delta bool
 		return nil, fmt.Errorf("update: %w", err)
 	}
 	ok = true
-	if err := syncDir(r.st.path(versionsDir)); err != nil {
+	if err := atomicfile.SyncDir(r.st.path(versionsDir)); err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
 

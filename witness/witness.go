@@ -38,6 +38,7 @@ import (
 	"sync"
 
 	"filippo.io/torchwood"
+	"github.com/glassav/glassav/internal/atomicfile"
 	"github.com/glassav/glassav/translog"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -198,7 +199,7 @@ func (s *Server) AddCheckpoint(oldSize int64, proof tlog.TreeProof, msg []byte) 
 	}
 	// Persist before signing: a crash after this point at worst stores a
 	// checkpoint whose cosignature was never sent, which is safe.
-	if err := translog.WriteFileAtomic(s.statePath(origin), msg, 0o600); err != nil {
+	if err := atomicfile.WriteFile(s.statePath(origin), msg, 0o600); err != nil {
 		return nil, &Error{Status: http.StatusInternalServerError, Msg: err.Error()}
 	}
 	signed, err := note.Sign(&note.Note{Text: string(text)}, s.signer)

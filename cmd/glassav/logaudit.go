@@ -22,6 +22,7 @@ import (
 
 	"github.com/glassav/glassav/bundle"
 	"github.com/glassav/glassav/clamav"
+	"github.com/glassav/glassav/internal/atomicfile"
 	"github.com/glassav/glassav/translog"
 )
 
@@ -288,10 +289,10 @@ func (a *auditor) saveState(cp *translog.Checkpoint, keys *translog.KeyState) er
 		return err
 	}
 	kb, _ := keys.MarshalText()
-	if err := translog.WriteFileAtomic(filepath.Join(a.cfg.state, "keys"), kb, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(a.cfg.state, "keys"), kb, 0o600); err != nil {
 		return err
 	}
-	return translog.WriteFileAtomic(filepath.Join(a.cfg.state, "checkpoint"), cp.Raw, 0o600)
+	return atomicfile.WriteFile(filepath.Join(a.cfg.state, "checkpoint"), cp.Raw, 0o600)
 }
 
 // release checks one release leaf and prints what it changed.

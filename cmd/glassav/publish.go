@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/glassav/glassav/bundle"
+	"github.com/glassav/glassav/internal/atomicfile"
 	"github.com/glassav/glassav/translog"
 	"github.com/glassav/glassav/witness"
 )
@@ -291,33 +292,13 @@ func writeRelease(l *translog.Log, c *publishConfig, dir string, src *bundle.Sou
 	return rel, nil
 }
 
-// writePublic writes a file of the static tree: temporary name, sync,
-// rename, so that a mirror never serves half a file.
+// writePublic writes a file of the static tree atomically, so a mirror
+// syncing the tree never copies half a file.
 func writePublic(name string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.WriteFile(name, data, 0o644)
 }
 
 // cosign collects the witness's cosignature of the log's current
