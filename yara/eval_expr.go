@@ -133,17 +133,7 @@ func (c *compiler) float(e Expr) floatFn {
 			op = func(a, b float64) float64 { return a / b }
 		}
 		if op != nil {
-			return func(s *scanState) (float64, bool) {
-				a, ok := x(s)
-				if !ok {
-					return 0, false
-				}
-				b, ok := y(s)
-				if !ok {
-					return 0, false
-				}
-				return op(a, b), true
-			}
+			return both(x, y, func(a, b float64) (float64, bool) { return op(a, b), true })
 		}
 	}
 	c.fail(e.Position(), "internal error: float expression %T", e)
@@ -555,17 +545,7 @@ func (c *compiler) binary(e *Binary) intFn {
 		case KwIEquals:
 			op = equalFoldASCII
 		}
-		return func(s *scanState) (int64, bool) {
-			a, ok := x(s)
-			if !ok {
-				return 0, false
-			}
-			b, ok := y(s)
-			if !ok {
-				return 0, false
-			}
-			return b2i(op(a, b)), true
-		}
+		return both(x, y, func(a, b []byte) (int64, bool) { return b2i(op(a, b)), true })
 	case KwMatches:
 		x := c.str(e.X)
 		re := c.regexp(e.Y)
@@ -639,17 +619,7 @@ func (c *compiler) binary(e *Binary) intFn {
 	default:
 		c.fail(e.P, "internal error: binary operator %v", e.Op)
 	}
-	return func(s *scanState) (int64, bool) {
-		a, ok := x(s)
-		if !ok {
-			return 0, false
-		}
-		b, ok := y(s)
-		if !ok {
-			return 0, false
-		}
-		return op(a, b)
-	}
+	return both(x, y, op)
 }
 
 // compare compiles a comparison: strings byte-wise, numbers as floats
@@ -674,29 +644,11 @@ func (c *compiler) compare(e *Binary) intFn {
 	xt, yt := e.X.Type(), e.Y.Type()
 	switch {
 	case xt == TypeString && yt == TypeString:
-		x, y := c.str(e.X), c.str(e.Y)
-		return func(s *scanState) (int64, bool) {
-			a, ok := x(s)
-			if !ok {
-				return 0, false
-			}
-			b, ok := y(s)
-			if !ok {
-				return 0, false
-			}
+		return both(c.str(e.X), c.str(e.Y), func(a, b []byte) (int64, bool) {
 			return b2i(res(bytes.Compare(a, b))), true
-		}
+		})
 	case xt == TypeFloat || yt == TypeFloat:
-		x, y := c.float(e.X), c.float(e.Y)
-		return func(s *scanState) (int64, bool) {
-			a, ok := x(s)
-			if !ok {
-				return 0, false
-			}
-			b, ok := y(s)
-			if !ok {
-				return 0, false
-			}
+		return both(c.float(e.X), c.float(e.Y), func(a, b float64) (int64, bool) {
 			// yara compares floats for equality within DBL_EPSILON and
 			// orders them plainly.
 			r := 0
@@ -708,18 +660,9 @@ func (c *compiler) compare(e *Binary) intFn {
 				r = 1
 			}
 			return b2i(res(r)), true
-		}
+		})
 	}
-	x, y := c.int(e.X), c.int(e.Y)
-	return func(s *scanState) (int64, bool) {
-		a, ok := x(s)
-		if !ok {
-			return 0, false
-		}
-		b, ok := y(s)
-		if !ok {
-			return 0, false
-		}
+	return both(c.int(e.X), c.int(e.Y), func(a, b int64) (int64, bool) {
 		r := 0
 		if a < b {
 			r = -1
@@ -727,6 +670,24 @@ func (c *compiler) compare(e *Binary) intFn {
 			r = 1
 		}
 		return b2i(res(r)), true
+	})
+}
+
+// both evaluates x, then y, and applies op: an undefined operand makes
+// the result undefined, as in every binary operator of yara except and
+// and or.
+func both[A, B, R any](x func(*scanState) (A, bool), y func(*scanState) (B, bool), op func(A, B) (R, bool)) func(*scanState) (R, bool) {
+	return func(s *scanState) (R, bool) {
+		var zero R
+		a, ok := x(s)
+		if !ok {
+			return zero, false
+		}
+		b, ok := y(s)
+		if !ok {
+			return zero, false
+		}
+		return op(a, b)
 	}
 }
 
