@@ -367,7 +367,8 @@ func (t *tree) oversized(f *unpack.Format, m unpack.Member) bool {
 const parallelSearch = 16 << 20
 
 // formats returns the formats that open an object of type typ, those
-// switched off left out: the one registered for its type; then, as
+// switched off left out: the one registered for its type; those found
+// inside it (packed executables, installers: unpack.Inside); then, as
 // ClamAV's raw scan finds objects embedded in others, the carving of
 // executables ("embedpe") from OLE2 files as a second pass (Windows
 // executables have it as their own format), and a zip appended to an
@@ -386,6 +387,9 @@ func (t *tree) formats(typ filetype.Type, data []byte) []*unpack.Format {
 	}
 	primary := unpack.For(typ, data)
 	add(primary)
+	for _, f := range unpack.Inside(typ, data) {
+		add(f)
+	}
 	switch typ {
 	case filetype.MSOLE2:
 		add(unpack.ByName("embedpe"))

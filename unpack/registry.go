@@ -43,12 +43,18 @@ type registry struct {
 	byType map[filetype.Type]*Format
 	byName map[string]*Format
 	magic  []*Format
+	within map[filetype.Type][]*Format
 }
 
 var theRegistry = sync.OnceValue(func() *registry {
-	r := &registry{byType: make(map[filetype.Type]*Format), byName: make(map[string]*Format)}
+	r := &registry{byType: make(map[filetype.Type]*Format), byName: make(map[string]*Format), within: make(map[filetype.Type][]*Format)}
 	for _, f := range Formats() {
 		r.byName[f.Name] = f
+		if f.Detect != nil {
+			for _, t := range f.Within {
+				r.within[t] = append(r.within[t], f)
+			}
+		}
 		for _, t := range f.Types {
 			if _, dup := r.byType[t]; !dup {
 				r.byType[t] = f
@@ -82,6 +88,20 @@ func For(t filetype.Type, data []byte) *Format {
 		}
 	}
 	return nil
+}
+
+// Inside returns the formats found in data of detected type t besides
+// the one registered for t: those listing t in Within whose Detect
+// reports true (a packer's or installer's formats inside a Windows
+// executable). The values are shared: callers must not change them.
+func Inside(t filetype.Type, data []byte) []*Format {
+	var fs []*Format
+	for _, f := range theRegistry().within[t] {
+		if f.Detect(data) {
+			fs = append(fs, f)
+		}
+	}
+	return fs
 }
 
 // ByName returns the format called name, or nil. The value is shared:

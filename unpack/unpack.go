@@ -50,6 +50,17 @@ type Format struct {
 	// filetype has no type for it (zstd): For tries them on objects whose
 	// type has no format.
 	Magic []string
+	// Within lists types whose objects may hold this format although
+	// another format is registered for the type: packed executables and
+	// installers are Windows executables (MSEXE), which the carving of
+	// embedded executables opens. For such an object the engine runs,
+	// beside the type's own format, every format listed for its type
+	// whose Detect reports true.
+	Within []filetype.Type
+	// Detect reports, cheaply and without allocating much, whether data is
+	// this format's (a UPX-packed image, an NSIS installer...). Used with
+	// Within.
+	Detect func(data []byte) bool
 	// Unpack calls emit for every member of data, in container order. It
 	// reads every member through b (b.Read / b.Take) and returns a
 	// *LimitError when a limit stops it, a *FormatError for corrupt input
