@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # YARA throughput: yara 4.2.3 against glassav yara, same threads, same files
 # (/usr/bin and /usr/lib/x86_64-linux-gnu, ~1.3 GB), with the public rule
-# sets of ../shared/rules reduced by glassav's own parser to the rules that
-# need no binary-format module (bench/cmd/yarafilter), run twice: with
-# every such rule, and without the rules yara's compiler warns are slow.
+# sets of ../shared/rules, run twice: with every rule, and without the rules
+# yara's compiler warns are slow. glassav's own parser (bench/cmd/yarafilter)
+# leaves out the rules using modules whose values glassav cannot share with
+# Debian's yara (magic through libmagic, cuckoo); with MODULES=0 it also
+# leaves out every rule using a binary-format module (pe, elf, ...).
 # Prints medians of RUNS runs (wall, MB/s, peak RSS), the throughput ratio,
 # compile time (a scan of an empty file) and whether the matches agree.
 #
 #   bash bench/yara.sh                       # RUNS=3, THREADS=nproc
 #   RUNS=1 ROOTS=/usr/bin/x86_64-linux-gnu-ld THREADS=1 bash bench/yara.sh
 #   VARIANTS=fast bash bench/yara.sh          # only without the slow rules
+#   MODULES=0 bash bench/yara.sh              # only rules without pe, elf, ...
 #
 # With the slow rules yara needs minutes per run over the full roots.
 set -euo pipefail
@@ -18,6 +21,9 @@ set -euo pipefail
 ROOTS=${ROOTS:-/usr/bin /usr/lib/x86_64-linux-gnu}
 THREADS=${THREADS:-$(nproc)}
 VARIANTS=${VARIANTS:-fast all}
+MODULES=${MODULES:-1}
+filter=()
+[ "$MODULES" = 1 ] && filter=(-modules)
 ext=(-d filename= -d filepath= -d extension= -d filetype= -d owner= -d file_type=)
 work=$CACHE/yara
 mkdir -p "$work"
@@ -34,7 +40,7 @@ sets=("$SHARED"/rules/*.all.yar)
 all=() fast=()
 for s in "${sets[@]}"; do
 	n=$(basename "$s" .all.yar)
-	"$CACHE/yarafilter" -o "$work/all-$n.yar" "$s"
+	"$CACHE/yarafilter" "${filter[@]}" -o "$work/all-$n.yar" "$s"
 	all+=("$n:$work/all-$n.yar")
 done
 : >"$work/empty"
@@ -43,7 +49,7 @@ yara "${ext[@]}" "${all[@]}" "$work/empty" >/dev/null 2>"$work/warnings" || true
 sed -n 's/^warning: rule "\([^"]*\)" in .*may slow down scanning$/\1/p' "$work/warnings" | sort -u >"$work/slow.txt"
 for s in "${sets[@]}"; do
 	n=$(basename "$s" .all.yar)
-	"$CACHE/yarafilter" -drop "$work/slow.txt" -o "$work/fast-$n.yar" "$s"
+	"$CACHE/yarafilter" "${filter[@]}" -drop "$work/slow.txt" -o "$work/fast-$n.yar" "$s"
 	fast+=("$n:$work/fast-$n.yar")
 done
 echo "slow rules (yara's warnings): $(wc -l <"$work/slow.txt")"

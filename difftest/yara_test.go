@@ -301,8 +301,8 @@ func featureOf(name string) string {
 }
 
 // filteredRuleSets writes each shared rule set filtered to the rules that
-// need no binary-format module, and returns their paths by set name.
-func filteredRuleSets(t *testing.T, dir string) map[string]string {
+// use none of modules, and returns their paths by set name.
+func filteredRuleSets(t *testing.T, dir string, modules []string) map[string]string {
 	t.Helper()
 	rdir := filepath.Join(sharedDir(t), "rules")
 	sets, err := filepath.Glob(filepath.Join(rdir, "*.all.yar"))
@@ -315,7 +315,7 @@ func filteredRuleSets(t *testing.T, dir string) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, kept, dropped, err := FilterYARA(s, src, nil)
+		f, kept, dropped, err := FilterYARA(s, src, modules, nil)
 		if err != nil {
 			t.Errorf("%s: glassav does not parse it: %v", filepath.Base(s), err)
 			continue
@@ -325,7 +325,7 @@ func filteredRuleSets(t *testing.T, dir string) map[string]string {
 		if err := os.WriteFile(p, f, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s: %d rules kept, %d need a binary-format module", name, len(kept), len(dropped))
+		t.Logf("%s: %d rules kept, %d use one of %v", name, len(kept), len(dropped), modules)
 		out[name] = p
 	}
 	return out
@@ -342,7 +342,7 @@ func TestYARARuleSets(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for name, p := range filteredRuleSets(t, dir) {
+	for name, p := range filteredRuleSets(t, dir, BinaryModules) {
 		t.Run(name, func(t *testing.T) {
 			args := append(slices.Clone(yaraExternals), "-w", p, empty)
 			yo, gout := yaraPair(t, args...)
@@ -388,7 +388,7 @@ func TestYARARuleSetsScan(t *testing.T) {
 	os.WriteFile(list, []byte(lb.String()), 0o644)
 	os.WriteFile(short, []byte(sb.String()), 0o644)
 	total := 0
-	for name, p := range filteredRuleSets(t, dir) {
+	for name, p := range filteredRuleSets(t, dir, BinaryModules) {
 		t.Run(name, func(t *testing.T) {
 			args := append(slices.Clone(yaraExternals), "-w", "-p", "2", "--scan-list", p, list)
 			yo, gout := yaraPair(t, args...)

@@ -2,8 +2,11 @@
 // parser, to the rules that need no binary-format module (pe, elf, ...),
 // for the YARA benchmark and differential scripts.
 //
-//	yarafilter [-drop NAMES_FILE] -o OUT RULES.yar
+//	yarafilter [-modules] [-drop NAMES_FILE] -o OUT RULES.yar
 //
+// With -modules it keeps the rules that use pe, elf, dotnet, macho and dex
+// and leaves out only those using modules glassav cannot share with yara
+// (difftest.UnmatchedModules).
 // NAMES_FILE lists rule names to leave out as well, one per line (the
 // benchmark passes the rules yara warns are slow). Rules that refer to a
 // dropped rule are dropped too. The counts go to standard error.
@@ -22,18 +25,23 @@ import (
 func main() {
 	out := flag.String("o", "", "write the filtered rules to this file")
 	dropFile := flag.String("drop", "", "file of rule names to leave out, one per line")
+	withModules := flag.Bool("modules", false, "keep the rules that use the binary-format modules glassav shares with yara (pe, elf, dotnet, macho, dex); leave out only magic, cuckoo and lnk")
 	flag.Parse()
 	if *out == "" || flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: yarafilter [-drop NAMES_FILE] -o OUT RULES.yar")
+		fmt.Fprintln(os.Stderr, "usage: yarafilter [-modules] [-drop NAMES_FILE] -o OUT RULES.yar")
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), *out, *dropFile); err != nil {
+	modules := difftest.BinaryModules
+	if *withModules {
+		modules = difftest.UnmatchedModules
+	}
+	if err := run(flag.Arg(0), *out, *dropFile, modules); err != nil {
 		fmt.Fprintln(os.Stderr, "yarafilter:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out, dropFile string) error {
+func run(in, out, dropFile string, modules []string) error {
 	drop := map[string]bool{}
 	if dropFile != "" {
 		f, err := os.Open(dropFile)
@@ -55,7 +63,7 @@ func run(in, out, dropFile string) error {
 	if err != nil {
 		return err
 	}
-	b, kept, dropped, err := difftest.FilterYARA(in, src, func(r string) bool { return drop[r] })
+	b, kept, dropped, err := difftest.FilterYARA(in, src, modules, func(r string) bool { return drop[r] })
 	if err != nil {
 		return err
 	}
