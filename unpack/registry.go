@@ -34,6 +34,7 @@ func Formats() []*Format {
 		rtfFormat(),
 		pdfFormat(),
 		htmlFormat(),
+		autoitFormat(),
 	}
 }
 
