@@ -35,6 +35,7 @@ func Formats() []*Format {
 		pdfFormat(),
 		htmlFormat(),
 		autoitFormat(),
+		ishieldFormat(),
 	}
 }
 
