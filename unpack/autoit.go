@@ -318,7 +318,9 @@ func autoitInflate(ctx context.Context, b *Budget, raw []byte, literal uint32) (
 			break
 		}
 		length := int64(n) + 3 + int64(add)
-		if dist > len(out) || int64(len(out))+length > size {
+		if dist == 0 || dist > len(out) || int64(len(out))+length > size {
+			// (A distance of 0 would copy bytes not yet written: ClamAV
+			// copies whatever its buffer held; here it is an error.)
 			return out, fmt.Errorf("back-reference of %d bytes at distance %d out of the output (%d of %d bytes)", length, dist, len(out), size)
 		}
 		from := len(out) - dist

@@ -36,6 +36,7 @@ func Formats() []*Format {
 		htmlFormat(),
 		autoitFormat(),
 		ishieldFormat(),
+		ycFormat(),
 	}
 }
 
