@@ -20,6 +20,10 @@ type compiledRule struct {
 	pre  []intFn
 	strs []int // indices in Rules.strs
 	ns   int
+	// needsHit says the condition is false unless one of the rule's
+	// strings matched (requiresMatch), and has no side effect (console):
+	// without a hit for any of its strings the rule is not evaluated.
+	needsHit bool
 }
 
 // compiledString is one string of one rule and its patterns.
@@ -243,6 +247,7 @@ func (c *compiler) compileRule(rule *Rule, ns int) {
 		}
 	}
 	cr.cond = c.bool(rule.Condition)
+	cr.needsHit = len(cr.strs) > 0 && requiresMatch(rule.Condition) && !usesModule(rule.Condition, "console")
 	c.ruleIdx[rule] = len(c.r.rules)
 	c.r.rules = append(c.r.rules, cr)
 }

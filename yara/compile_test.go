@@ -133,58 +133,6 @@ func TestCompileRuleSets(t *testing.T) {
 	}
 }
 
-// walkExpr calls fn for e and every expression under it.
-func walkExpr(e Expr, fn func(Expr)) {
-	if e == nil {
-		return
-	}
-	fn(e)
-	rng := func(r *Range) {
-		if r != nil {
-			walkExpr(r.Lo, fn)
-			walkExpr(r.Hi, fn)
-		}
-	}
-	switch e := e.(type) {
-	case *Field:
-		walkExpr(e.X, fn)
-	case *Index:
-		walkExpr(e.X, fn)
-		walkExpr(e.Index, fn)
-	case *Call:
-		walkExpr(e.Fn, fn)
-		for _, a := range e.Args {
-			walkExpr(a, fn)
-		}
-	case *StringRef:
-		walkExpr(e.Index, fn)
-		walkExpr(e.At, fn)
-		rng(e.In)
-	case *Read:
-		walkExpr(e.Offset, fn)
-	case *Unary:
-		walkExpr(e.X, fn)
-	case *Binary:
-		walkExpr(e.X, fn)
-		walkExpr(e.Y, fn)
-	case *Of:
-		walkExpr(e.Quant.N, fn)
-		walkExpr(e.At, fn)
-		rng(e.In)
-	case *ForOf:
-		walkExpr(e.Quant.N, fn)
-		walkExpr(e.Body, fn)
-	case *ForIn:
-		walkExpr(e.Quant.N, fn)
-		rng(e.Range)
-		for _, x := range e.List {
-			walkExpr(x, fn)
-		}
-		walkExpr(e.X, fn)
-		walkExpr(e.Body, fn)
-	}
-}
-
 // TestSlowWarningsDifferential compares the "may slow down scanning"
 // warnings (line and string) of every public rule set with yara 4.2.3's.
 func TestSlowWarningsDifferential(t *testing.T) {

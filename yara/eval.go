@@ -129,6 +129,19 @@ func (s *scanState) stringMatches(i int) []StringMatch {
 	return out
 }
 
+// anyHit reports whether any pattern of the rule's strings has a hit (a
+// candidate, not yet confirmed).
+func (s *scanState) anyHit(cr *compiledRule) bool {
+	for _, si := range cr.strs {
+		for _, p := range s.r.strs[si].pats {
+			if len(s.hits(p)) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // found reports whether string i has at least one match. It confirms
 // hits only until the first match, so a string that merely has to be
 // present costs one confirmation, not one per hit.
@@ -263,6 +276,9 @@ func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []ma
 	for i := range r.rules {
 		cr := &r.rules[i]
 		ok := pre[i]
+		if ok && cr.needsHit && !s.anyHit(cr) {
+			ok = false
+		}
 		if ok {
 			v, def := cr.cond(s)
 			ok = def && v != 0
