@@ -85,13 +85,26 @@ var (
 func Parse(data []byte) (*Info, error) {
 	switch {
 	case len(data) >= 2 && (data[0] == 'M' && data[1] == 'Z' || data[0] == 'Z' && data[1] == 'M'):
-		return parsePE(data)
+		return parsePE(data, true)
 	case len(data) >= 4 && string(data[:4]) == "\x7fELF":
 		return parseELF(data)
 	case len(data) >= 4 && isMachOMagic(data):
 		return parseMachO(data)
 	case len(data) >= 4 && (string(data[:4]) == "\xca\xfe\xba\xbe" || string(data[:4]) == "\xbe\xba\xfe\xca"):
 		return nil, ErrUniversal
+	}
+	return nil, ErrUnknown
+}
+
+// ParsePEHeaders parses a PE file as Parse does but reads only its
+// headers and section table: the import text and the version information
+// are left out (HasImports is false). Packer detection runs on every
+// Windows executable and needs no more; the import table of a large
+// program costs a hundred times the headers. Data that is not a PE file
+// gives ErrUnknown.
+func ParsePEHeaders(data []byte) (*Info, error) {
+	if len(data) >= 2 && (data[0] == 'M' && data[1] == 'Z' || data[0] == 'Z' && data[1] == 'M') {
+		return parsePE(data, false)
 	}
 	return nil, ErrUnknown
 }

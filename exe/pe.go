@@ -102,8 +102,9 @@ func contained(size, off, n uint64) bool {
 // parsePE follows ClamAV's PE header parser in its lenient mode (the one it
 // uses to resolve signature offsets): bad alignments and misplaced
 // sections are tolerated, truncated headers, zero sections, values with
-// the sign bit set and an unmappable entry point are not.
-func parsePE(data []byte) (*Info, error) {
+// the sign bit set and an unmappable entry point are not. Without full,
+// the import text and the version information are not read.
+func parsePE(data []byte, full bool) (*Info, error) {
 	r := reader{data, binary.LittleEndian}
 	fsize := uint64(len(data))
 	lfanew, ok := r.u32(0x3c)
@@ -239,8 +240,10 @@ func parsePE(data []byte) (*Info, error) {
 		return nil, peErr("entry point RVA 0x%x maps to no file offset", p.EntryRVA)
 	}
 	info.EntryPoint = int64(ep)
-	p.Imports, p.HasImports = importString(data, p, secs)
-	p.VersionInfo = versionInfo(data, p, secs)
+	if full {
+		p.Imports, p.HasImports = importString(data, p, secs)
+		p.VersionInfo = versionInfo(data, p, secs)
+	}
 	return info, nil
 }
 

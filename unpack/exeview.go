@@ -13,8 +13,8 @@ import (
 // the bytes at the entry point (at most 4 KiB, what ClamAV's packer
 // checks look at), the span of the sections' raw data in memory (min,
 // max), the image base and the data directories. Headers come from
-// exe.Parse; only the image base, which exe does not report, is read
-// here.
+// exe.ParsePEHeaders (cheap enough for Detect on every executable); only
+// the image base, which exe does not report, is read here.
 type exeView struct {
 	data      []byte
 	sections  []exeViewSection
@@ -37,7 +37,7 @@ const exeEPBuf = 4096
 // viewExe parses data as a PE32 file, or returns nil when it is not one
 // (PE32+ files are not packed by these packers).
 func viewExe(data []byte) *exeView {
-	info, err := exe.Parse(data)
+	info, err := exe.ParsePEHeaders(data)
 	if err != nil || info.Format != exe.PE || info.PE.Is64 || len(info.Sections) == 0 {
 		return nil
 	}

@@ -34,9 +34,15 @@ func Formats() []*Format {
 		rtfFormat(),
 		pdfFormat(),
 		htmlFormat(),
+		petiteFormat(),
+		wwpackFormat(),
+		aspackFormat(),
+		upxFormat(),
+		fsgFormat(),
 		autoitFormat(),
 		ishieldFormat(),
 		ycFormat(),
+		pespinFormat(),
 	}
 }
 
