@@ -26,7 +26,7 @@ func TestPESpinClamTestFile(t *testing.T) {
 	if !bytes.Contains(got, clam[len(clam)/2:len(clam)/2+64]) {
 		t.Error("the rebuilt image does not hold clam.exe's body")
 	}
-	want := clamscanRebuilt(t, path, "PEspin")
+	want := clamscanRebuild(t, path, "PEspin", 1)
 	// Each tool writes its own DOS stub, and ClamAV's generic rebuild
 	// (unlike its UPX one, which perebuild.go follows) stamps a few
 	// informational header fields of its own (TimeDateStamp "CLAM", OS and
@@ -40,7 +40,6 @@ func TestPESpinClamTestFile(t *testing.T) {
 		}
 		t.Fatalf("rebuilt image (%d bytes) differs from clamscan's (%d bytes) from offset %#x", len(got), len(want), n)
 	}
-	clamscanFinds(t, path, clam)
 }
 
 // TestPESpinDamaged damages the loader's keys and lengths and the packed

@@ -3,12 +3,7 @@ package unpack
 import (
 	"bytes"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"testing"
-
-	"github.com/glassav/glassav/internal/testenv"
 )
 
 // TestYCClamTestFile decrypts clam-yc.exe and compares the image with the
@@ -26,7 +21,7 @@ func TestYCClamTestFile(t *testing.T) {
 		t.Fatalf("%d members, want the decrypted image", len(ms))
 	}
 	got := ms[0].Data
-	want := clamscanRebuilt(t, path, "yC")
+	want := clamscanRebuild(t, path, "yC", 1)
 	if !bytes.Equal(got, want) {
 		n := 0
 		for n < min(len(got), len(want)) && got[n] == want[n] {
@@ -34,37 +29,6 @@ func TestYCClamTestFile(t *testing.T) {
 		}
 		t.Fatalf("decrypted image (%d bytes) differs from clamscan's (%d bytes) from offset %#x", len(got), len(want), n)
 	}
-	clamscanFinds(t, path, readFile(t, testFile(t, "clam.exe")))
-}
-
-// clamscanRebuilt runs clamscan --debug --leave-temps on path and returns
-// the executable ClamAV's unpacker (named by its debug word, e.g. "yC")
-// saved.
-func clamscanRebuilt(t *testing.T, path, unpacker string) []byte {
-	t.Helper()
-	clamscan := testenv.NeedTool(t, "clamscan")
-	dir := t.TempDir()
-	db := filepath.Join(dir, "none.ndb")
-	if err := os.WriteFile(db, []byte("glassav.none:0:*:676c61737361762d6e6f6e652d7369676e6174757265\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tmp := filepath.Join(dir, "tmp")
-	os.Mkdir(tmp, 0o755)
-	out, _ := exec.Command(clamscan, "--debug", "--leave-temps", "--tempdir="+tmp, "-d", db, path).CombinedOutput()
-	m := regexp.MustCompile(unpacker + `: Unpacked and rebuilt executable saved in (\S+)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("clamscan did not report a %s rebuild:\n%s", unpacker, lastLines(out, 20))
-	}
-	b, err := os.ReadFile(string(m[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func lastLines(b []byte, n int) []byte {
-	lines := bytes.Split(b, []byte("\n"))
-	return bytes.Join(lines[max(0, len(lines)-n):], []byte("\n"))
 }
 
 // TestYCDamaged flips bytes of the loader and the encrypted section and
