@@ -139,7 +139,7 @@ func ishieldMSI(ctx context.Context, data []byte, off int, b *Budget, emit func(
 // ishieldOverlay returns where a 32-bit PE's overlay starts when it begins
 // with an InstallShield record, or -1.
 func ishieldOverlay(data []byte) int {
-	info, err := exe.Parse(data)
+	info, err := exe.ParsePEHeaders(data)
 	if err != nil || info.Format != exe.PE || info.PE == nil || info.PE.Is64 {
 		return -1
 	}

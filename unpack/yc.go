@@ -86,7 +86,7 @@ func ycDetect(data []byte) (*ycLayout, bool) {
 		int64(len(data)) < int64(v.last().raw)+0xc6+int64(ecx)+int64(offset) {
 		return nil, false
 	}
-	info, err := exe.Parse(data)
+	info, err := exe.ParsePEHeaders(data)
 	if err != nil || info.PE == nil {
 		return nil, false
 	}
