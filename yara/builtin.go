@@ -3,13 +3,15 @@ package yara
 import "math"
 
 // Builtin returns the modules glassav implements: hash, math, time,
-// console, string, tests (and later pe, elf, ...).
+// console, string, tests, and the binary-format modules pe, dotnet, elf,
+// macho, dex and magic.
 //
 // The modules hold no mutable state, so one set may serve any number of
 // concurrent compilations and scans. Where a module's values do not depend
-// on the scanned data (all of these, and tests without module data), Load
-// returns one tree built by Builtin for every scan, sparing the
-// allocations per scanned file: callers must not modify loaded trees.
+// on the scanned data (hash, math, time, console, string; tests without
+// module data; a format module on data not of its format), Load returns one
+// tree built once for every scan, sparing the allocations per scanned
+// file: callers must not modify loaded trees.
 func Builtin() []Module {
 	return []Module{
 		newHashModule(),
@@ -18,6 +20,7 @@ func Builtin() []Module {
 		newConsoleModule(),
 		newStringModule(),
 		newTestsModule(),
+		newDotnetModule(),
 	}
 }
 

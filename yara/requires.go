@@ -127,4 +127,3 @@ func walkExpr(e Expr, fn func(Expr)) {
 		walkExpr(e.Body, fn)
 	}
 }
-
