@@ -24,8 +24,9 @@ import (
 // Windows launchers and installers under /root/.pyenv, Authenticode-signed
 // EFI binaries (shim-signed, grub-efi-amd64-signed), Go's debug/pe,
 // debug/elf and debug/macho test data (decoded into dir when stored
-// base64 or gzip), the data files of yara's own tests, and a sample of
-// ELF binaries from /usr/bin. Files are at most 64 MiB.
+// base64 or gzip), the data files of yara's own tests, a sample of ELF
+// binaries from /usr/bin and of Mono's .NET assemblies. Files are at most
+// 64 MiB.
 func moduleCorpus(t *testing.T, dir string, elfSample int) []string {
 	t.Helper()
 	var out []string
@@ -58,6 +59,8 @@ func moduleCorpus(t *testing.T, dir string, elfSample int) []string {
 	data, _ := filepath.Glob(filepath.Join(sharedDir(t), "testdata", "yara", "data", "*"))
 	add(data...)
 	add(testenv.Files(elfSample, 16<<20, "/usr/bin/*")...)
+	// .NET assemblies (mono-mcs installs Mono's).
+	add(testenv.Files(30, 16<<20, "/usr/lib/mono/4.5/*.dll", "/usr/lib/mono/4.5/*.exe")...)
 	if len(pyenv) == 0 {
 		need(t, "Windows executables under /root/.pyenv", fmt.Errorf("none found"))
 	}
