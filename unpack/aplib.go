@@ -5,9 +5,10 @@ import (
 	"errors"
 )
 
-// This file holds the LZ77 decompressor that FSG and MEW (in its non-LZMA
-// mode) share: a variant of aPLib, as the packers' loaders run it and
-// ClamAV reproduces it (cli_unfsg, unmew). The first byte is a literal;
+// This file holds the LZ77 decompressor that FSG and MEW share (MEW packs
+// the program with it, or in LZMA mode only the LZMA decoder): a variant
+// of aPLib, as the packers' loaders run it and ClamAV reproduces it
+// (cli_unfsg, unmew). The first byte is a literal;
 // then a prefix code read one bit at a time, most significant bit first,
 // from tag bytes interleaved with the data, chooses between
 //

@@ -39,6 +39,8 @@ func Formats() []*Format {
 		aspackFormat(),
 		upxFormat(),
 		fsgFormat(),
+		mewFormat(),
+		upackFormat(),
 		autoitFormat(),
 		ishieldFormat(),
 		ycFormat(),
