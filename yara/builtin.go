@@ -21,6 +21,10 @@ func Builtin() []Module {
 		newStringModule(),
 		newTestsModule(),
 		newDotnetModule(),
+		newElfModule(),
+		newMachoModule(),
+		newDexModule(),
+		newMagicModule(),
 	}
 }
 

@@ -21,7 +21,10 @@ func WriteModuleData(b *bytes.Buffer, name string, o *Object) {
 // a list it prepends to, so declared structures print in the reverse of
 // their declaration order, while array and dictionary items, copies of the
 // declared element that reverse the list once more, print in declaration
-// order (copied says we are inside one).
+// order. Every array level copies once more (an item's nested array
+// prototype was itself copied with the item), so the order flips at each
+// level of arrays and dictionaries: copied says the current one is an odd
+// number of levels deep.
 func printObject(b *bytes.Buffer, name string, o *Object, indent int, ident, copied bool) {
 	tabs := strings.Repeat("\t", min(indent, 31))
 	if ident && o.Kind != KindFunc {
@@ -73,7 +76,7 @@ func printObject(b *bytes.Buffer, name string, o *Object, indent int, ident, cop
 				continue
 			}
 			fmt.Fprintf(b, "\n%s\t[%d]", tabs, i)
-			printObject(b, "", it, indent+1, false, true)
+			printObject(b, "", it, indent+1, false, !copied)
 		}
 	case KindDict:
 		for _, k := range o.Keys {
@@ -82,7 +85,7 @@ func printObject(b *bytes.Buffer, name string, o *Object, indent int, ident, cop
 				continue
 			}
 			fmt.Fprintf(b, "\n%s\t%s", tabs, k)
-			printObject(b, "", it, indent+1, false, true)
+			printObject(b, "", it, indent+1, false, !copied)
 		}
 	}
 }
