@@ -41,6 +41,8 @@ func Formats() []*Format {
 		fsgFormat(),
 		mewFormat(),
 		upackFormat(),
+		nsisFormat(),
+		sisFormat(),
 		autoitFormat(),
 		ishieldFormat(),
 		ycFormat(),
