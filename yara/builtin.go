@@ -20,6 +20,7 @@ func Builtin() []Module {
 		newConsoleModule(),
 		newStringModule(),
 		newTestsModule(),
+		newPEModule(),
 		newDotnetModule(),
 		newElfModule(),
 		newMachoModule(),

@@ -291,9 +291,23 @@ func (c *compiler) call(e *Call) func(*scanState) Value {
 		args[i] = c.value(a)
 	}
 	fnObj := c.obj(e.Fn)
+	declared := c.objs[e.Fn]
 	return func(s *scanState) Value {
-		if fnObj(s) == nil && mod != "" && s.module(mod) == nil {
+		loaded := fnObj(s)
+		if loaded == nil && mod != "" && s.module(mod) == nil {
 			return Value{Kind: fn.Ret, Undefined: true}
+		}
+		// A function inside an array item (pe.signatures[i].valid_on)
+		// reads its own structure, so the loaded item's overload is
+		// called rather than the declared one.
+		call := fn.Call
+		if loaded != nil && loaded != declared && loaded.Kind == KindFunc {
+			for _, o := range loaded.Funcs {
+				if o.Args == fn.Args {
+					call = o.Call
+					break
+				}
+			}
 		}
 		vals := make([]Value, len(args))
 		for i, a := range args {
@@ -306,7 +320,7 @@ func (c *compiler) call(e *Call) func(*scanState) Value {
 		if mod != "" {
 			sc = s.scanContext(mod)
 		}
-		return fn.Call(sc, vals)
+		return call(sc, vals)
 	}
 }
 
