@@ -13,6 +13,7 @@
 #   RUNS=1 ROOTS=/usr/bin/x86_64-linux-gnu-ld THREADS=1 bash bench/yara.sh
 #   VARIANTS=fast bash bench/yara.sh          # only without the slow rules
 #   MODULES=0 bash bench/yara.sh              # only rules without pe, elf, ...
+#   SETS=signature-base bash bench/yara.sh    # one rule set (issue #4's benchmark)
 #
 # With the slow rules yara needs minutes per run over the full roots.
 set -euo pipefail
@@ -32,7 +33,11 @@ command -v yara >/dev/null || { echo "yara not installed (apt-get install yara)"
 build_glassav || { echo "glassav does not build" >&2; exit 1; }
 (cd "$ROOT" && go build -o "$CACHE/yarafilter" ./bench/cmd/yarafilter)
 
-sets=("$SHARED"/rules/*.all.yar)
+# SETS picks rule sets by name (space-separated, e.g. "signature-base").
+sets=()
+for n in ${SETS:-*}; do
+	sets+=("$SHARED"/rules/$n.all.yar)
+done
 [ -f "${sets[0]}" ] || { echo "no rule sets in $SHARED/rules" >&2; exit 1; }
 
 # The rule files of one variant, as yara's NAMESPACE:FILE arguments (one
