@@ -34,10 +34,13 @@ build_glassav || { echo "glassav does not build" >&2; exit 1; }
 (cd "$ROOT" && go build -o "$CACHE/yarafilter" ./bench/cmd/yarafilter)
 
 # SETS picks rule sets by name (space-separated, e.g. "signature-base").
-sets=()
-for n in ${SETS:-*}; do
-	sets+=("$SHARED"/rules/$n.all.yar)
-done
+sets=("$SHARED"/rules/*.all.yar)
+if [ -n "${SETS:-}" ]; then
+	sets=()
+	for n in $SETS; do
+		sets+=("$SHARED/rules/$n.all.yar")
+	done
+fi
 [ -f "${sets[0]}" ] || { echo "no rule sets in $SHARED/rules" >&2; exit 1; }
 
 # The rule files of one variant, as yara's NAMESPACE:FILE arguments (one
