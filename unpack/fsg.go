@@ -201,6 +201,9 @@ func fsgUnpack13x(ctx context.Context, b *Budget, v *exeView, data []byte, ver f
 	if t >= s1.raw {
 		return nil, Corrupt("fsg", int64(t), "support data after the packed section")
 	}
+	// The list of section starts is read until it ends, and no further
+	// than peMaxSections entries: the support data may run over the
+	// whole file.
 	support := data[t:s1.raw]
 	gp := uint32(len(support))
 
@@ -223,6 +226,9 @@ func fsgUnpack13x(ctx context.Context, b *Budget, v *exeView, data []byte, ver f
 			rva -= base + 1
 			if rva < s0.rva || rva-s0.rva >= s0.vsz {
 				return nil, Corrupt("fsg", int64(t+k), "original section at 0x%x outside the unpacked image", rva)
+			}
+			if len(rvas)+1 >= peMaxSections {
+				return nil, Corrupt("fsg", int64(t+k), "more than %d sections", peMaxSections)
 			}
 			rvas = append(rvas, rva)
 		}
@@ -250,6 +256,9 @@ func fsgUnpack13x(ctx context.Context, b *Budget, v *exeView, data []byte, ver f
 			rva := (pg-2)<<12 - base
 			if rva < s0.rva || rva-s0.rva >= s0.vsz {
 				return nil, Corrupt("fsg", int64(t+k), "original section at 0x%x outside the unpacked image", rva)
+			}
+			if len(rvas)+1 >= peMaxSections {
+				return nil, Corrupt("fsg", int64(t+k), "more than %d sections", peMaxSections)
 			}
 			rvas = append(rvas, rva)
 		}

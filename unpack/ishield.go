@@ -194,6 +194,7 @@ func ishieldRecords(ctx context.Context, data []byte, off int, b *Budget, emit f
 	left := int64(len(data) - off)
 	var hdr []byte
 	var cabs []ishieldCab
+	seen := make(map[int]bool) // the cabinet numbers in cabs
 	for {
 		if err := b.Check(ctx); err != nil {
 			return err
@@ -210,7 +211,8 @@ func ishieldRecords(ctx context.Context, data []byte, off int, b *Budget, emit f
 				hdr = body
 				continue
 			}
-			if n, ok := ishieldCabNumber(rest); ok && !containsCab(cabs, n) {
+			if n, ok := ishieldCabNumber(rest); ok && !seen[n] {
+				seen[n] = true
 				cabs = append(cabs, ishieldCab{n, body})
 				continue
 			}
@@ -265,15 +267,6 @@ func ishieldCabNumber(s string) (int, bool) {
 	return n, true
 }
 
-func containsCab(cabs []ishieldCab, n int) bool {
-	for _, c := range cabs {
-		if c.n == n {
-			return true
-		}
-	}
-	return false
-}
-
 // InstallShield cabinet header layout (data1.hdr).
 const (
 	ishieldHdrMagic   = 0x28635349 // "ISc("
@@ -305,6 +298,12 @@ func ishieldCabinet(ctx context.Context, hdr []byte, cabs []ishieldCab, b *Budge
 		}
 		return ""
 	}
+	// Up to 65,535 cabinets and a file descriptor every 87 bytes: each
+	// file finds its cabinet by number, not by a walk of the list.
+	byNumber := make(map[int][]byte, len(cabs))
+	for _, c := range cabs {
+		byNumber[c.n] = c.data
+	}
 	var damaged error
 	off := dataOff + dirsOff + dirSize
 	for i := uint32(0); i < files; i++ {
@@ -332,12 +331,7 @@ func ishieldCabinet(ctx context.Context, hdr []byte, cabs []ishieldCab, b *Budge
 			dir = str(int64(le.Uint32(hdr[dirAt:])) + dataOff + dirsOff)
 		}
 		name := dir + `\` + str(dataOff+dirsOff+int64(le.Uint32(f[58:])))
-		var cab []byte
-		for _, c := range cabs {
-			if c.n == cabNo {
-				cab = c.data
-			}
-		}
+		cab := byNumber[cabNo]
 		if cab == nil || stream > uint64(len(cab)) || csize > uint64(len(cab))-stream {
 			if damaged == nil {
 				damaged = Corrupt("ishield", int64(stream), "%s: stream not in data%d.cab", name, cabNo)

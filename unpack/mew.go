@@ -163,6 +163,10 @@ func (m *mewImage) fileOffset(i uint64) int64 {
 // rebuilt PE file has one section per block, and at most 96.
 const mewMaxBlocks = 96
 
+// mewMaxStreams bounds the LZMA streams (and empty model resets) of a file
+// in LZMA mode; MEW writes one or two.
+const mewMaxStreams = 1024
+
 // unpack runs the loader's work on the record at dsize+off: the aPLib
 // blocks, then in LZMA mode (lzmaAt != 0) the LZMA streams.
 func (m *mewImage) unpack(ctx context.Context, b *Budget, off, dsize, lzmaAt uint32) error {
@@ -173,7 +177,8 @@ func (m *mewImage) unpack(ctx context.Context, b *Budget, off, dsize, lzmaAt uin
 	src := rec + 12
 	dst := uint64(le32(img, rec+8) - m.vma)
 	sections := []imageSection{{RVA: m.rva}}
-	var last uint64 // the end of the last block's output
+	var last uint64    // the end of the last block's output
+	var written uint64 // bytes the blocks wrote (LZMA mode)
 	for n := 0; ; n++ {
 		if lzmaAt == 0 && n == mewMaxBlocks {
 			return Corrupt(name, -1, "more than %d blocks", mewMaxBlocks)
@@ -213,8 +218,18 @@ func (m *mewImage) unpack(ctx context.Context, b *Budget, off, dsize, lzmaAt uin
 			sections = append(sections, imageSection{Raw: uint32(aligned), RVA: uint32(aligned) + m.rva})
 			last = aligned
 		}
+		if lzmaAt != 0 {
+			// In LZMA mode blocks make no sections; their output is
+			// bounded by the image, so a chain of blocks rewriting it
+			// over and over ends.
+			if written += uint64(ndst); written > size {
+				return Corrupt(name, m.fileOffset(next), "block %d: the blocks write more than the %d-byte image", n, size)
+			}
+		}
 		if le32(img, next) == 0 {
-			m.sections = sections[:n+1]
+			if lzmaAt == 0 {
+				m.sections = sections[:n+1]
+			}
 			break
 		}
 	}
@@ -255,9 +270,13 @@ func (m *mewImage) lzma(ctx context.Context, b *Budget, at uint64, special bool)
 	probs := uint64(le32(img, at) - m.vma)
 	at += 4
 	var callsAt uint64
+	var written uint64 // bytes the streams wrote
 	for n := 0; ; n++ {
 		if err := b.Check(ctx); err != nil {
 			return err
+		}
+		if n == mewMaxStreams {
+			return Corrupt(name, m.fileOffset(at), "more than %d LZMA streams", mewMaxStreams)
 		}
 		need := uint64(16)
 		if special {
@@ -292,6 +311,9 @@ func (m *mewImage) lzma(ctx context.Context, b *Budget, at uint64, special bool)
 		}
 		if dst > size || uint64(outSize) > size-dst {
 			return Corrupt(name, m.fileOffset(stream), "LZMA stream %d: output 0x%x+0x%x outside the image", n, dst, outSize)
+		}
+		if written += uint64(outSize); written > size {
+			return Corrupt(name, m.fileOffset(stream), "LZMA stream %d: the streams write more than the %d-byte image", n, size)
 		}
 		d := newPackLZMA(4, 0, 2, img[stream:], 5, 0xffffffff, binary.BigEndian.Uint32(img[stream+1:]))
 		_, err := d.decode(ctx, b, img, int(dst), int(dst)+int(outSize), true)

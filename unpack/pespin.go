@@ -79,7 +79,9 @@ func unpackPESpin(ctx context.Context, data []byte, b *Budget, emit func(Member)
 	spin := bytes.Clone(data[last.raw : last.raw+last.rsz])
 	ep := int64(v.vep - last.rva)
 	in := func(buf []byte, off, n int64) bool { return off >= 0 && n >= 0 && off+n <= int64(len(buf)) }
-	bad := func(what string) error { return Corrupt("pespin", int64(last.raw)+ep, "not PESpin 1.1 or damaged: %s", what) }
+	bad := func(what string) error {
+		return Corrupt("pespin", int64(last.raw)+ep, "not PESpin 1.1 or damaged: %s", what)
+	}
 
 	if !in(spin, ep+0xe5, 0) || spin[ep+0xdb] != 0xbb || spin[ep+0xe0] != 0xb9 {
 		return bad("first key")
@@ -225,13 +227,30 @@ func unpackPESpin(ctx context.Context, data []byte, b *Budget, emit func(Member)
 		}
 	}
 
-	p := &peImage{ImageBase: 0x400000, EntryRVA: 0x1000}
+	// The image holds every section's bytes one after the other, and
+	// sections may all list the same bytes of the file: their total is
+	// checked before it is allocated, or a section table repeating the
+	// file would buy nsections times its size.
+	secSize := func(j int, s exeViewSection) uint32 {
+		if j < 32 && compressed>>uint(j)&1 != 0 {
+			return s.vsz
+		}
+		return s.rsz
+	}
+	if len(sects) >= peMaxSections {
+		return Corrupt("pespin", int64(v.lfanew), "%d sections (at most %d)", len(sects)+1, peMaxSections)
+	}
+	total = 0
+	for j, s := range sects {
+		total += int64(secSize(j, s))
+	}
+	if total > b.Limits().MaxFileSize {
+		return b.Fail(LimitFileSize, b.Limits().MaxFileSize)
+	}
+	p := &peImage{ImageBase: 0x400000, EntryRVA: 0x1000, Data: make([]byte, 0, total)}
 	var raw uint32
 	for j, s := range sects {
-		size := s.rsz
-		if j < 32 && compressed>>uint(j)&1 != 0 {
-			size = s.vsz
-		}
+		size := secSize(j, s)
 		p.Sections = append(p.Sections, imageSection{RVA: s.rva, VirtualSize: s.vsz, Raw: raw, RawSize: size})
 		p.Data = append(p.Data, grown[j][:size]...)
 		raw += size

@@ -101,7 +101,7 @@ func unpackPetite(ctx context.Context, data []byte, b *Budget, emit func(Member)
 	if ver == 1 {
 		secs = secs[:len(secs)-1]
 	}
-	p := &petite{ctx: ctx, b: b, buf: buf, min: v.min, secs: secs, base: v.imageBase, vep: v.vep, ver: ver}
+	p := &petite{ctx: ctx, b: b, buf: buf, min: v.min, secs: secs, base: v.imageBase, vep: v.vep, ver: ver, room: int64(len(buf))}
 	img, err := p.unpack()
 	if err != nil {
 		if _, ok := IsLimit(err); ok || ctx.Err() != nil {
@@ -128,6 +128,10 @@ type petite struct {
 	base uint32
 	vep  uint32
 	ver  int
+	// room is what the records may still unpack: each unpacks a section
+	// of its own, so all of them write no more than the image, however
+	// many records name the same stream.
+	room int64
 }
 
 // petiteSection is an unpacked section found by the records.
@@ -143,7 +147,10 @@ const (
 	petiteMaxGroups   = 96
 )
 
-var errPetiteBounds = errors.New("data outside the memory image")
+var (
+	errPetiteBounds = errors.New("data outside the memory image")
+	errPetiteRoom   = errors.New("the records unpack more bytes than the memory image holds")
+)
 
 // off turns an RVA into an offset of buf (may be out of range).
 func (p *petite) off(rva uint32) int64 { return int64(rva) - int64(p.min) }
@@ -330,7 +337,14 @@ func (p *petite) decryptEP(enc, irva uint32, mangled bool, fallback uint32) uint
 		rndm := int64(0)
 		thunk := p.off(irva)
 		more := true
-		for steps := 0; more && steps < len(p.buf); steps++ {
+		// An honest import table reads each word of the image once at
+		// most (every library has its own thunk list): words counts the
+		// words read in both loops, so that thunks naming the same list
+		// over and over cannot make the walk quadratic. A walk that
+		// reads more has no clean end.
+		words := len(p.buf)/4 + 1
+		for more && words > 0 {
+			words--
 			t, ok := p.u32(thunk)
 			if !ok {
 				break
@@ -342,7 +356,8 @@ func (p *petite) decryptEP(enc, irva uint32, mangled bool, fallback uint32) uint
 			imports := p.off(t)
 			thunk += 4
 			more = false
-			for ; ; imports += 4 {
+			for ; words > 0; imports += 4 {
+				words--
 				api, ok := p.u32(imports)
 				if !ok {
 					break
@@ -432,6 +447,9 @@ func (p *petite) inflate(src, dst int64, size uint32) (int64, error) {
 			if src < 0 || src >= n || dst < 0 || dst >= n {
 				return 0, errPetiteBounds
 			}
+			if p.room--; p.room < 0 {
+				return 0, errPetiteRoom
+			}
 			buf[dst] = buf[src] ^ byte(size)
 			dst++
 			src++
@@ -500,6 +518,9 @@ func (p *petite) inflate(src, dst int64, size uint32) (int64, error) {
 			return 0, errors.New("match longer than the section")
 		}
 		size -= uint32(length)
+		if p.room -= int64(length); p.room < 0 {
+			return 0, errPetiteRoom
+		}
 		from := dst + int64(back)
 		if !inImage(len(buf), dst, int64(length)) || !inImage(len(buf), from, int64(length)) {
 			return 0, errPetiteBounds

@@ -124,8 +124,14 @@ func wwpackImage(ctx context.Context, b *Budget, v *exeView) (img []byte, stop, 
 	}
 	loader := v.data[ww.raw : ww.raw+ww.rsz]
 
-	// Unpack each block the loader's records describe.
+	// Unpack each block the loader's records describe. Each block is a
+	// section of its own, packed at its end and unpacked from its start:
+	// all blocks together hold, and unpack to, no more than the image.
+	// The totals are kept so that records naming the same bytes again
+	// and again cannot make the work grow with their number.
 	blocks := 0
+	var packedTotal int64
+	room := int64(len(img)) // output the remaining blocks may write
 	for rec := wwpackRecords; ; rec += 17 {
 		if blocks == wwpackMaxBlocks {
 			stop = Corrupt(name, int64(ww.raw)+int64(rec), "more than %d blocks", wwpackMaxBlocks)
@@ -145,11 +151,15 @@ func wwpackImage(ctx context.Context, b *Budget, v *exeView) (img []byte, stop, 
 			stop = Corrupt(name, int64(ww.raw)+int64(rec), "packed data of block %d (0x%x words at RVA 0x%x) outside the image", blocks, szd/4, at)
 			break
 		}
+		if packedTotal += int64(szd); packedTotal > int64(len(img)) {
+			stop = Corrupt(name, int64(ww.raw)+int64(rec), "block %d: the blocks' packed data (0x%x bytes) exceeds the 0x%x-byte image", blocks, packedTotal, len(img))
+			break
+		}
 		packed := append([]byte(nil), img[at:at+szd]...)
 		for i := range img[at : at+szd] {
 			img[int(at)+i] = 0xff
 		}
-		if err := wwpackInflate(ctx, b, img, int(at), packed); err != nil {
+		if err := wwpackInflate(ctx, b, img, int(at), packed, &room); err != nil {
 			if _, ok := IsLimit(err); ok || ctx.Err() != nil {
 				return nil, nil, err
 			}
@@ -260,10 +270,14 @@ func (r *wwpackBits) bits(n uint) uint32 {
 	return v
 }
 
-// wwpackInflate decodes the packed bytes src into img from out on. It
-// ends at the end-of-data code and reports an error when a code runs out
-// of input or a copy leaves img.
-func wwpackInflate(ctx context.Context, b *Budget, img []byte, out int, src []byte) error {
+// errWWPackRoom reports blocks that together unpack more than the image.
+var errWWPackRoom = errors.New("the blocks unpack more bytes than the image holds")
+
+// wwpackInflate decodes the packed bytes src into img from out on, taking
+// what it writes off *room. It ends at the end-of-data code and reports
+// an error when a code runs out of input, a copy leaves img or the output
+// exceeds *room.
+func wwpackInflate(ctx context.Context, b *Budget, img []byte, out int, src []byte, room *int64) error {
 	r := &wwpackBits{src: src}
 	r.reseed()
 	for n := 0; r.err == nil; n++ {
@@ -275,6 +289,9 @@ func wwpackInflate(ctx context.Context, b *Budget, img []byte, out int, src []by
 		if r.bit() == 0 { // literal byte
 			if r.pos >= len(src) || out >= len(img) {
 				return errors.New("literal past the end of the data")
+			}
+			if *room--; *room < 0 {
+				return errWWPackRoom
 			}
 			img[out] = src[r.pos]
 			out++
@@ -298,6 +315,9 @@ func wwpackInflate(ctx context.Context, b *Budget, img []byte, out int, src []by
 				return nil
 			}
 			dist += v
+			if *room -= 2; *room < 0 {
+				return errWWPackRoom
+			}
 			if err := wwpackCopy(img, out, dist, 2); err != nil {
 				return err
 			}
@@ -357,6 +377,9 @@ func wwpackInflate(ctx context.Context, b *Budget, img []byte, out int, src []by
 		}
 		if r.err != nil {
 			break
+		}
+		if *room -= int64(size); *room < 0 {
+			return errWWPackRoom
 		}
 		if err := wwpackCopy(img, out, dist, size); err != nil {
 			return err

@@ -122,6 +122,11 @@ func unpackYC(ctx context.Context, data []byte, b *Budget, emit func(Member) err
 		dec = loader + 0x3ea
 	}
 	// Stage two: the sections.
+	// The sections of a packed program do not overlap: together they
+	// decrypt no more than the image. Counting lets a section table that
+	// lists the same bytes again and again end early instead of costing
+	// the emulation of the file once per section.
+	var decrypted int64
 	for i, s := range l.v.sections[:len(l.v.sections)-1] {
 		name := l.names[i] + "\x00\x00\x00\x00"
 		if s.raw == 0 || s.rsz == 0 || name[:2] == "yC" || containsString(ycSkipped, name[:4]) {
@@ -130,6 +135,9 @@ func unpackYC(ctx context.Context, data []byte, b *Budget, emit func(Member) err
 		room := size - int64(s.raw)
 		if room < 0 || room > size {
 			return Corrupt("yc", int64(s.raw), "section %d starts past the decrypted image", i)
+		}
+		if decrypted += min(int64(s.ursz), room); decrypted > size {
+			return Corrupt("yc", int64(s.raw), "section %d: the sections overlap (%d bytes to decrypt in a %d-byte image)", i, decrypted, size)
 		}
 		if err := ycEmulate(ctx, b, img, dec, int64(s.raw), s.ursz, uint32(min(room, 1<<32-1))); err != nil {
 			return err
@@ -171,15 +179,14 @@ func ycEmulate(ctx context.Context, b *Budget, img []byte, dec, code int64, n, l
 		return Corrupt("yc", dec, "decryption routine out of the image")
 	}
 	r := img[dec:min(size, dec+0x33)]
-	at := func(j int) (byte, error) {
-		if j >= len(r) {
-			return 0, Corrupt("yc", dec+int64(j), "decryption routine runs past the image")
-		}
-		return r[j], nil
-	}
 	cl := byte(n)
-	jumps := 0
 	count := min(n, limit)
+	// The routine has no conditional jump, so it takes the same path for
+	// every byte: its instructions are read once, unless the bytes being
+	// decrypted overlap the routine itself (then it changes as it runs
+	// and is read again for every byte, as the loader would).
+	overlap := code < dec+int64(len(r)) && dec < code+int64(count)
+	var ops []ycOp
 	for i := uint32(0); i < count; i++ {
 		if i&0xffff == 0 {
 			if err := b.Check(ctx); err != nil {
@@ -190,84 +197,125 @@ func ycEmulate(ctx context.Context, b *Budget, img []byte, dec, code int64, n, l
 		if p >= size {
 			return Corrupt("yc", p, "encrypted bytes run past the image")
 		}
-		al := img[p]
-		for j := 0; j >= 0 && j < 0x30; j++ {
-			op, err := at(j)
-			if err != nil {
+		if ops == nil || overlap {
+			var err error
+			if ops, err = ycCompile(r, dec); err != nil {
 				return err
 			}
-			switch op {
-			case 0xeb: // jmp short
-				j++
-				d, err := at(j)
-				if err != nil {
-					return err
-				}
-				if jumps++; jumps > 100_000_000 {
-					return Corrupt("yc", dec, "decryption routine loops")
-				}
-				j += int(int8(d))
-			case 0xfe: // dec al
-				al--
-				j++
-			case 0x2a: // sub al, cl
-				al -= cl
-				j++
-			case 0x02: // add al, cl
-				al += cl
-				j++
-			case 0x32: // xor al, cl
-				al ^= cl
-				j++
-			case 0x04, 0x34, 0x2c: // add, xor, sub al, imm8
-				j++
-				d, err := at(j)
-				if err != nil {
-					return err
-				}
-				switch op {
-				case 0x04:
-					al += d
-				case 0x34:
-					al ^= d
-				default:
-					al -= d
-				}
-			case 0xc0: // rol/ror al, imm8
-				j++
-				m, err := at(j)
-				if err != nil {
-					return err
-				}
-				j++
-				d, err := at(j)
-				if err != nil {
-					return err
-				}
-				if m == 0xc0 {
-					al = bits.RotateLeft8(al, int(d&7))
-				} else {
-					al = bits.RotateLeft8(al, -int(d&7))
-				}
-			case 0xd2: // rol/ror al, cl
-				j++
-				m, err := at(j)
-				if err != nil {
-					return err
-				}
-				j++
-				if m == 0xc8 {
-					al = bits.RotateLeft8(al, -int(cl&7))
-				} else {
-					al = bits.RotateLeft8(al, int(cl&7))
-				}
-			case 0x90, 0xf8, 0xf9: // nop, clc, stc
-			default:
-				return Corrupt("yc", dec+int64(j), "instruction %#02x outside yC's decryptor set", op)
-			}
 		}
+		img[p] = ycRun(ops, img[p], cl)
 		cl--
-		img[p] = al
 	}
 	return nil
+}
+
+// ycOp is one instruction of a decryption routine: its opcode, for the
+// two-byte rotations the ModRM byte, and its immediate.
+type ycOp struct{ op, m, imm byte }
+
+// ycMaxSteps bounds the instructions of one pass through the routine:
+// the path depends on nothing but the routine's bytes, so a pass that
+// runs longer than the routine has positions has entered a loop.
+const ycMaxSteps = 0x100
+
+// ycCompile follows the routine r (at dec in the image) through its
+// jumps as the loader runs it for one byte and returns the instructions
+// that change AL, in order. An instruction outside the routine's set, a
+// read past the image or a loop is an error.
+func ycCompile(r []byte, dec int64) ([]ycOp, error) {
+	at := func(j int) (byte, error) {
+		if j >= len(r) {
+			return 0, Corrupt("yc", dec+int64(j), "decryption routine runs past the image")
+		}
+		return r[j], nil
+	}
+	ops := make([]ycOp, 0, 16)
+	steps := 0
+	for j := 0; j >= 0 && j < 0x30; j++ {
+		if steps++; steps > ycMaxSteps {
+			return nil, Corrupt("yc", dec, "decryption routine loops")
+		}
+		op, err := at(j)
+		if err != nil {
+			return nil, err
+		}
+		switch op {
+		case 0xeb: // jmp short
+			j++
+			d, err := at(j)
+			if err != nil {
+				return nil, err
+			}
+			j += int(int8(d))
+		case 0xfe, 0x2a, 0x02, 0x32: // dec al; sub, add, xor al, cl
+			ops = append(ops, ycOp{op: op})
+			j++
+		case 0x04, 0x34, 0x2c: // add, xor, sub al, imm8
+			j++
+			d, err := at(j)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, ycOp{op: op, imm: d})
+		case 0xc0: // rol/ror al, imm8
+			j++
+			m, err := at(j)
+			if err != nil {
+				return nil, err
+			}
+			j++
+			d, err := at(j)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, ycOp{op: op, m: m, imm: d})
+		case 0xd2: // rol/ror al, cl
+			j++
+			m, err := at(j)
+			if err != nil {
+				return nil, err
+			}
+			j++
+			ops = append(ops, ycOp{op: op, m: m})
+		case 0x90, 0xf8, 0xf9: // nop, clc, stc
+		default:
+			return nil, Corrupt("yc", dec+int64(j), "instruction %#02x outside yC's decryptor set", op)
+		}
+	}
+	return ops, nil
+}
+
+// ycRun applies the compiled routine to one byte.
+func ycRun(ops []ycOp, al, cl byte) byte {
+	for _, o := range ops {
+		switch o.op {
+		case 0xfe:
+			al--
+		case 0x2a:
+			al -= cl
+		case 0x02:
+			al += cl
+		case 0x32:
+			al ^= cl
+		case 0x04:
+			al += o.imm
+		case 0x34:
+			al ^= o.imm
+		case 0x2c:
+			al -= o.imm
+		case 0xc0:
+			if o.m == 0xc0 {
+				al = bits.RotateLeft8(al, int(o.imm&7))
+			} else {
+				al = bits.RotateLeft8(al, -int(o.imm&7))
+			}
+		case 0xd2:
+			if o.m == 0xc8 {
+				al = bits.RotateLeft8(al, -int(cl&7))
+			} else {
+				al = bits.RotateLeft8(al, int(cl&7))
+			}
+		}
+	}
+	return al
 }
