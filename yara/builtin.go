@@ -48,6 +48,16 @@ func structOf(fields ...member) *Object {
 	return o
 }
 
+// since43 returns a member yara 4.3 or later added: the checker and the
+// evaluator see it, yara -D output (WriteModuleData) leaves it out, so a
+// module keeps printing exactly what yara 4.2.3 prints. Use it both in a
+// module's declaration and in its loaded trees: the printer looks at the
+// loaded objects.
+func since43(name string, obj *Object) member {
+	obj.Since43 = true
+	return member{name, obj}
+}
+
 // scalar returns an undefined scalar of kind k.
 func scalar(k Kind) *Object { return &Object{Kind: k} }
 

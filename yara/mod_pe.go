@@ -146,6 +146,7 @@ func peExportItem(e *pe.Export) *Object {
 			member{"name", scalar(KindString)},
 			member{"forward_name", scalar(KindString)},
 			member{"ordinal", scalar(KindInt)},
+			since43("rva", scalar(KindInt)),
 		)
 	}
 	return structOf(
@@ -153,14 +154,22 @@ func peExportItem(e *pe.Export) *Object {
 		member{"name", peStr(e.Name)},
 		member{"forward_name", peStr(e.ForwardName)},
 		member{"ordinal", intObject(int64(e.Ordinal))},
+		since43("rva", intObject(int64(e.RVA))),
 	)
 }
 
+// peFunctionItem returns one functions[j] item of import_details or
+// delayed_import_details. Its rva (yara 4.3) is the address of the
+// function's import address table slot, undefined when zero as in 4.3.
 func peFunctionItem(fn *pe.ImportedFunc) *Object {
 	if fn == nil {
-		return structOf(member{"name", scalar(KindString)}, member{"ordinal", scalar(KindInt)})
+		return structOf(member{"name", scalar(KindString)}, member{"ordinal", scalar(KindInt)}, since43("rva", scalar(KindInt)))
 	}
-	return structOf(member{"name", peStr(fn.Name)}, member{"ordinal", peInt(fn.HasOrdinal, int64(fn.Ordinal))})
+	return structOf(
+		member{"name", peStr(fn.Name)},
+		member{"ordinal", peInt(fn.HasOrdinal, int64(fn.Ordinal))},
+		since43("rva", peInt(fn.RVA != 0, int64(fn.RVA))),
+	)
 }
 
 func peImportItem() *Object {
@@ -171,6 +180,17 @@ func peImportItem() *Object {
 	)
 }
 
+// peDelayedImportItem is the element of yara 4.3's delayed_import_details.
+func peDelayedImportItem() *Object {
+	return structOf(
+		member{"library_name", scalar(KindString)},
+		member{"number_of_functions", scalar(KindInt)},
+		member{"functions", arrayOf(peFunctionItem(nil))},
+	)
+}
+
+// peDelayImportItem is the element of yara 4.2.3's delay_import_details,
+// declared and never filled (4.3 replaced it by delayed_import_details).
 func peDelayImportItem() *Object {
 	return structOf(
 		member{"library_name", scalar(KindString)},
@@ -295,6 +315,7 @@ func (m peModule) tree(f *pe.File, data []byte) *Object {
 		member{"export_details", m.exportDetails(f)},
 		member{"import_details", m.importDetails(f)},
 		member{"delay_import_details", arrayOf(peDelayImportItem())},
+		since43("delayed_import_details", m.delayedImportDetails(f)),
 		member{"resource_timestamp", peInt(f.ResourceDirectory, int64(f.ResourceTimestamp))},
 		member{"resource_version", peVersion(f.ResourceDirectory, int64(f.ResourceMajor), int64(f.ResourceMinor))},
 		member{"resources", m.resources(f)},
@@ -309,6 +330,11 @@ func (m peModule) tree(f *pe.File, data []byte) *Object {
 		}
 	}
 	ms = append(ms, sig...)
+	if ok {
+		ms = append(ms, since43("is_signed", peIsSigned(sig[0].obj)))
+	} else {
+		ms = append(ms, since43("is_signed", scalar(KindInt)))
+	}
 	ms = append(ms, member{"rva_to_offset", m.funcs.rvaToOffset})
 	if !ok {
 		return structOf(ms...)
@@ -382,6 +408,7 @@ func (m peModule) rich(r *pe.RichSignature) *Object {
 			member{"key", scalar(KindInt)},
 			member{"raw_data", scalar(KindString)},
 			member{"clear_data", scalar(KindString)},
+			since43("version_data", scalar(KindString)),
 			member{"version", m.funcs.richVersion},
 			member{"toolid", m.funcs.richToolid},
 		)
@@ -392,6 +419,7 @@ func (m peModule) rich(r *pe.RichSignature) *Object {
 		member{"key", intObject(int64(r.Key))},
 		member{"raw_data", peStr(r.Raw)},
 		member{"clear_data", peStr(r.Clear)},
+		since43("version_data", peStr(r.VersionData())),
 		member{"version", m.funcs.richVersion},
 		member{"toolid", m.funcs.richToolid},
 	)
@@ -424,6 +452,27 @@ func (peModule) importDetails(f *pe.File) *Object {
 		a.Items[i] = structOf(
 			member{"library_name", peStr(dll.Name)},
 			member{"number_of_functions", intObject(int64(total))},
+			member{"functions", fns},
+		)
+	}
+	return a
+}
+
+// delayedImportDetails builds yara 4.3's delayed_import_details: unlike
+// 4.2.3's import_details, each library numbers its functions from 0 and
+// number_of_functions counts its own.
+func (peModule) delayedImportDetails(f *pe.File) *Object {
+	a := arrayOf(peDelayedImportItem())
+	a.Items = make([]*Object, len(f.DelayedImports))
+	for i, dll := range f.DelayedImports {
+		fns := arrayOf(peFunctionItem(nil))
+		fns.Items = make([]*Object, len(dll.Functions))
+		for j := range dll.Functions {
+			fns.Items[j] = peFunctionItem(&dll.Functions[j])
+		}
+		a.Items[i] = structOf(
+			member{"library_name", peStr(dll.Name)},
+			member{"number_of_functions", intObject(int64(len(dll.Functions)))},
 			member{"functions", fns},
 		)
 	}

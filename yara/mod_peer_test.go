@@ -341,6 +341,9 @@ func treeConds(path string, o *Object) []string {
 	case KindStruct:
 		var out []string
 		for _, name := range o.Order {
+			if o.Fields[name].Since43 {
+				continue // yara 4.2.3 has no such member
+			}
 			out = append(out, treeConds(path+"."+name, o.Fields[name])...)
 		}
 		return out
@@ -371,7 +374,9 @@ func unsetLike(elem *Object) *Object {
 	case KindStruct:
 		var ms []member
 		for _, name := range elem.Order {
-			ms = append(ms, member{name, unsetLike(elem.Fields[name])})
+			u := unsetLike(elem.Fields[name])
+			u.Since43 = elem.Fields[name].Since43
+			ms = append(ms, member{name, u})
 		}
 		return structOf(ms...)
 	case KindArray:

@@ -46,6 +46,14 @@ type Object struct {
 
 	// KindFunc: the overloads.
 	Funcs []*Func
+
+	// Since43 marks a member yara 4.3 or later added to a module that
+	// otherwise reproduces yara 4.2.3 (pe.is_signed, export_details[i].rva,
+	// delayed_import_details…). Rules see it like any other member; only
+	// WriteModuleData leaves it and everything under it out, so yara -D's
+	// output stays line for line 4.2.3's, the version the differential
+	// tests compare against.
+	Since43 bool
 }
 
 // Func is one overload of a module function.

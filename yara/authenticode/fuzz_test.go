@@ -1,13 +1,14 @@
 package authenticode
 
 import (
+	"crypto/sha1"
 	"os"
 	"testing"
 )
 
 // FuzzParse feeds arbitrary certificate tables (and, through them, PKCS#7
-// blobs) to Signatures and every accessor of what it returns: nothing may
-// panic, and the limits must hold.
+// blobs) to Signatures, Details and every accessor of what they return:
+// nothing may panic, and the limits must hold.
 func FuzzParse(f *testing.F) {
 	for _, name := range efiFiles {
 		data, err := os.ReadFile(name)
@@ -39,6 +40,34 @@ func FuzzParse(f *testing.F) {
 			_ = c.NotBefore.Unix()
 			_ = c.NotAfter.Unix()
 		}
+		sigs := Details(data, 8, uint32(len(table)))
+		if len(sigs) != len(certs) {
+			t.Fatalf("Details: %d signatures, Signatures %d", len(sigs), len(certs))
+		}
+		for i, s := range sigs {
+			if s.Signer.Thumbprint() != certs[i].Thumbprint() {
+				t.Fatalf("signature %d: signer differs from Signatures'", i)
+			}
+			if len(s.Chain) > len(s.Certificates)+1 {
+				t.Fatalf("chain of %d from %d certificates", len(s.Chain), len(s.Certificates))
+			}
+		}
 		_, _, _ = ParseContentInfo(table)
+	})
+}
+
+// FuzzFileDigest feeds arbitrary files to FileDigest, which reads the
+// headers to find the regions it hashes: nothing may panic.
+func FuzzFileDigest(f *testing.F) {
+	for _, name := range efiFiles {
+		if data, err := os.ReadFile(name); err == nil && len(data) < 1<<20 {
+			f.Add(data)
+		}
+	}
+	f.Add(append([]byte("MZ"), make([]byte, 0x3e)...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if d := FileDigest(data, sha1.New()); d != nil && len(d) != sha1.Size {
+			t.Fatalf("digest of %d bytes", len(d))
+		}
 	})
 }

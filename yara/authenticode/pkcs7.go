@@ -18,6 +18,10 @@ var (
 type ContentInfo struct {
 	Type   []byte // OID contents
 	Signed *SignedData
+
+	// content is the explicit content of a type other than SignedData
+	// (in Authenticode the SpcIndirectDataContent), for verification.
+	content element
 }
 
 // A SignedData is a PKCS#7 SignedData: the certificates it carries and
@@ -25,6 +29,10 @@ type ContentInfo struct {
 type SignedData struct {
 	Certificates []*Certificate
 	SignerInfos  []SignerInfo
+
+	// Inner is the signed content (in Authenticode, an
+	// SpcIndirectDataContent holding the file's digest).
+	Inner *ContentInfo
 }
 
 // A SignerInfo is one signer of a SignedData.
@@ -34,6 +42,17 @@ type SignerInfo struct {
 	// Unauthenticated holds the unsigned attributes (nested signatures,
 	// countersignatures).
 	Unauthenticated []Attribute7
+
+	// DigestAlgorithm is the OID contents of the digest the signer
+	// computed over the content and the authenticated attributes.
+	DigestAlgorithm []byte
+	// Authenticated holds the signed attributes (messageDigest,
+	// contentType, the program name…); authRaw is their encoding, which
+	// the signature covers with its [0] tag read as a SET.
+	Authenticated []Attribute7
+	authRaw       element
+	// EncryptedDigest is the signature value.
+	EncryptedDigest []byte
 }
 
 // An Attribute7 is a PKCS#9 attribute: a type and its set of values (the
@@ -92,6 +111,7 @@ func parseContentInfo(e element, depth int) (*ContentInfo, error) {
 			return nil, err
 		}
 	default:
+		ci.content = c
 		// Other types are read as ANY. (OpenSSL decodes the enveloped,
 		// digested and encrypted types by their own templates; they do
 		// not occur in Authenticode.)
@@ -125,10 +145,11 @@ func parseSignedData(e element, depth int) (*SignedData, error) {
 			return nil, err
 		}
 	}
-	if _, err := parseContentInfo(f[2], depth+1); err != nil {
+	inner, err := parseContentInfo(f[2], depth+1)
+	if err != nil {
 		return nil, err
 	}
-	sd := &SignedData{}
+	sd := &SignedData{Inner: inner}
 	i := 3
 	if i < len(f) && f[i].is(classContext, 0) {
 		certs, err := setOf(f[i], depth+1)
@@ -288,14 +309,15 @@ func parseSignerInfo(e element, depth int) (SignerInfo, error) {
 	if si.SerialNumber, err = integer(ias[1]); err != nil {
 		return si, err
 	}
-	if _, err := algorithm(f[2], depth+1); err != nil {
+	if si.DigestAlgorithm, err = algorithm(f[2], depth+1); err != nil {
 		return si, err
 	}
 	i := 3
 	if i < len(f) && f[i].is(classContext, 0) {
-		if _, err := parseAttributes(f[i], depth+1); err != nil {
+		if si.Authenticated, err = parseAttributes(f[i], depth+1); err != nil {
 			return si, err
 		}
+		si.authRaw = f[i]
 		i++
 	}
 	if i+2 > len(f) {
@@ -307,7 +329,7 @@ func parseSignerInfo(e element, depth int) (SignerInfo, error) {
 	if !f[i+1].is(classUniversal, tagOctetString) {
 		return si, errors.New("authenticode: encrypted digest is not an OCTET STRING")
 	}
-	if _, err := f[i+1].stringBytes(); err != nil {
+	if si.EncryptedDigest, err = f[i+1].stringBytes(); err != nil {
 		return si, err
 	}
 	i += 2

@@ -3,6 +3,9 @@ package pe
 // Export is one entry of the export address table.
 type Export struct {
 	Ordinal uint32 // Base + index, in 32 bits
+	// RVA is the entry of the address table as stored, forwarders
+	// included (yara 4.3's export_details[i].rva).
+	RVA uint32
 	// Offset is the file offset of the exported code, -1 when its RVA
 	// maps nowhere; HasOffset is false for forwarders, which have a
 	// ForwardName instead.
@@ -82,7 +85,8 @@ func (f *File) parseExports() {
 	for i := uint32(0); i < nFuncs; i++ {
 		e := &f.Exports[i]
 		e.Ordinal = base + i
-		at := f.RVAToOffset(uint64(le.Uint32(f.data[funcs+4*int64(i):])))
+		e.RVA = le.Uint32(f.data[funcs+4*int64(i):])
+		at := f.RVAToOffset(uint64(e.RVA))
 		if at > start && at < start+size {
 			e.ForwardName = f.cstring(at, maxExportNameLen)
 		} else {

@@ -264,6 +264,11 @@ func FuzzParse(f *testing.F) {
 		p.Imphash()
 		p.CalculateChecksum()
 		p.RichCount(Any, 1)
+		if p.Rich != nil {
+			if v := p.Rich.VersionData(); len(v)%4 != 0 || len(v) > len(p.Rich.Clear)/2 {
+				t.Fatalf("version data of %d bytes from a header of %d", len(v), len(p.Rich.Clear))
+			}
+		}
 		for _, rva := range []uint64{0, 0x1000, uint64(len(b)), 1 << 63} {
 			if off := p.RVAToOffset(rva); off >= int64(len(b)) {
 				t.Fatalf("RVAToOffset(%#x) = %d past the end (%d)", rva, off, len(b))
@@ -299,5 +304,24 @@ func BenchmarkIsPE(b *testing.B) {
 	copy(data, "\x7fELF")
 	for b.Loop() {
 		IsPE(data)
+	}
+}
+
+// TestRichVersionData checks yara 4.3's rich_signature.version_data on a
+// header made here: the first word of each record after the preamble.
+func TestRichVersionData(t *testing.T) {
+	for _, tc := range []struct {
+		clear []byte
+		want  []byte
+	}{
+		{append(make([]byte, 16), 1, 2, 3, 4, 9, 9, 9, 9, 5, 6, 7, 8, 9, 9, 9, 9), []byte{1, 2, 3, 4, 5, 6, 7, 8}},
+		{append(make([]byte, 16), 1, 2, 3, 4, 9, 9, 9, 9, 5, 6, 7, 8), []byte{1, 2, 3, 4}}, // half a record dropped
+		{make([]byte, 16), []byte{}},
+		{make([]byte, 12), nil}, // shorter than the preamble: undefined
+	} {
+		got := (&RichSignature{Clear: tc.clear}).VersionData()
+		if (got == nil) != (tc.want == nil) || string(got) != string(tc.want) {
+			t.Errorf("VersionData(%x) = %x, want %x", tc.clear, got, tc.want)
+		}
 	}
 }

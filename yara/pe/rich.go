@@ -12,6 +12,25 @@ type RichSignature struct {
 	Clear  []byte // the bytes XORed with the key
 }
 
+// VersionData returns the first word of each (tool id, version) record
+// of the cleared header, concatenated: yara 4.3's
+// rich_signature.version_data, a value meant for hashing. The records
+// start after the 16-byte "DanS" preamble; a trailing half record is
+// dropped. A header shorter than the preamble has none (nil): yara's
+// record count underflows there and its allocation fails.
+func (r *RichSignature) VersionData() []byte {
+	if len(r.Clear) < 16 {
+		return nil
+	}
+	n := (len(r.Clear) - 16) / 8
+	out := make([]byte, 0, 4*n)
+	for i := 0; i < n; i++ {
+		at := 16 + 8*i
+		out = append(out, r.Clear[at:at+4]...)
+	}
+	return out
+}
+
 const (
 	richRich = 0x68636952 // "Rich"
 	richDanS = 0x536e6144 // "DanS"
