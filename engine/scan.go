@@ -72,10 +72,11 @@ func (r *Rules) scanObject(ctx context.Context, o *Object, opt ScanOptions) (*Re
 	if bodyErr != nil {
 		return nil, bodyErr
 	}
-	if r.textRules && !opt.NoNormalise && isText(res.Type) {
+	if r.textRules && !opt.NoNormalise && isText(res.Type) && !(res.Type == filetype.TextASCII && r.detector.HTMLInText(o.Data)) {
 		// ClamAV matches text files a second time, lower-cased and with
 		// whitespace squeezed; what only that view finds comes after the
-		// raw detections.
+		// raw detections. ASCII text with an HTML tag past its first KiB
+		// goes to ClamAV's HTML scanner instead.
 		norm := normaliseText(o.Data, nil)
 		ns := &objectScan{r: r, o: &Object{Name: o.Name, Data: norm, Type: res.Type, Ancestors: o.Ancestors}, opt: opt, res: res, size: int64(len(norm)), text: true}
 		hits := r.getHits()

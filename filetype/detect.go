@@ -92,8 +92,9 @@ func CheckMagic(m Magic) error {
 //     header to bytes (CL_TYPE_HTML_UTF16) or decoding a byte-order mark
 //     (CL_TYPE_HTML).
 //
-// ClamAV later re-types some objects while scanning them (HTML or mail found
-// past the first KiB of ASCII text); that is the engine's business.
+// ClamAV later re-types some objects while scanning them (HTML found past
+// the first KiB of ASCII text: see HTMLInText); that is the engine's
+// business.
 func (d *Detector) Detect(data []byte) Type {
 	h := data
 	if len(h) > headerSize {
@@ -147,6 +148,20 @@ type hit struct {
 	end   int // where the match ends: ClamAV's matcher reports it there
 	entry int
 	t     Type
+}
+
+// HTMLInText reports whether ClamAV, scanning ASCII text of which the first
+// KiB typed it as text, finds an HTML tag further on and re-types the object
+// as HTML: its raw scan runs the file-type patterns over the whole object,
+// and an HTML match there sends the object to the HTML scanner instead of
+// the text normaliser (clamscan 1.4.6: "Matched signature for file type HTML
+// data at 3705" on a text file, after which target-7 signatures no longer
+// match). Only objects longer than the header need asking.
+func (d *Detector) HTMLInText(data []byte) bool {
+	if len(data) <= headerSize {
+		return false
+	}
+	return d.scan(data, TextASCII) == HTML
 }
 
 // scan runs the pattern entries over h for an object currently typed cur and

@@ -295,3 +295,21 @@ func TestDetectBoundedWork(t *testing.T) {
 		}
 	}
 }
+
+func TestHTMLInText(t *testing.T) {
+	d := NewDetector()
+	long := strings.Repeat("configuration text\n", 100)
+	for _, tc := range []struct {
+		data string
+		want bool
+	}{
+		{long, false},
+		{long + "<html><body>x</body></html>", true},
+		{"short <html>", false}, // within the header: Detect types it already
+		{long + "a < b and c > d", false},
+	} {
+		if got := d.HTMLInText([]byte(tc.data)); got != tc.want {
+			t.Errorf("HTMLInText(%d bytes ending %q) = %v, want %v", len(tc.data), tc.data[len(tc.data)-min(20, len(tc.data)):], got, tc.want)
+		}
+	}
+}
