@@ -18,6 +18,7 @@ type atomCand struct {
 	cls    []Class
 	s0, sk int32
 	off    int
+	pre    precheck // tested before verifying an occurrence
 }
 
 // cover is a set of atoms such that every match of the segment contains one
@@ -183,7 +184,14 @@ func (w window) atom(run []runItem, es []elem, r *elemRefs, end int32, cls []Cla
 	if w.i+w.k < len(run) {
 		sk = run[w.i+w.k].node
 	}
-	return atomCand{cls: cls, s0: run[w.i].node, sk: sk, off: int(run[w.i].off)}
+	pre := newPrecheck(len(run), w.i, w.k, func(j int) (byte, byte) {
+		m, v, ok := es[run[j].ei].maskForm(r)
+		if !ok {
+			return 0, 0
+		}
+		return m, v
+	})
+	return atomCand{cls: cls, s0: run[w.i].node, sk: sk, off: int(run[w.i].off), pre: pre}
 }
 
 // appendKeys appends every byte string of the atom's classes, as a

@@ -23,6 +23,7 @@ type Matcher struct {
 	groups   [maxAtomLen + 1]*group // by atom length; nil when none
 	scanAll  []int32                // segments without atoms
 	fbs      []Class                // bytes a match can begin with, of the segments tried at every offset
+	dup      dupInfo                // patterns searched once for several
 	maxHits  int
 	maxNodes int
 	// minParallel and block are parallelMin and blockSize; tests lower
@@ -88,10 +89,23 @@ func Compile(pats []*Node, opt Options) (*Matcher, error) {
 	m.segs = make([]segment, 0, len(pats)+len(pats)/4)
 	var c compiler
 	var entries [maxAtomLen + 1][]groupEntry
+	seen := make(map[string]int32, len(pats))
+	var key []byte
+	canon := make([]int32, len(pats))
+	aliases := 0
 	for i, n := range pats {
 		if err := validate(n, 0); err != nil {
 			return nil, fmt.Errorf("match: pattern %d: %w", i, err)
 		}
+		key = nodeKey(key[:0], n)
+		if c, ok := seen[string(key)]; ok {
+			canon[i] = c
+			aliases++
+			m.pats = append(m.pats, patInfo{})
+			continue
+		}
+		seen[string(key)] = int32(i)
+		canon[i] = int32(i)
 		budget := maxNodesPerSegment
 		c.refs.reset()
 		c.es = flatten(n, c.es[:0], true, &budget, &c.refs)
@@ -130,7 +144,7 @@ func Compile(pats []*Node, opt Options) (*Matcher, error) {
 				m.scanAll = append(m.scanAll, id)
 			default:
 				for a := range seg.atoms {
-					ref := aref{seg: id, atom: int32(a)}
+					ref := aref{seg: id, atom: int32(a), pat: int32(i), pre: seg.atoms[a].pre}
 					l := len(seg.atoms[a].cls)
 					c.keys = seg.atoms[a].appendKeys(c.keys[:0])
 					for _, key := range c.keys {
@@ -140,6 +154,9 @@ func Compile(pats []*Node, opt Options) (*Matcher, error) {
 			}
 		}
 		m.pats = append(m.pats, pi)
+	}
+	if aliases > 0 {
+		m.dup = newDupInfo(canon)
 	}
 	if cap(m.segs)-len(m.segs) > len(m.segs)/8 {
 		m.segs = slices.Clone(m.segs) // the estimate was high: give back the rest
@@ -236,7 +253,9 @@ func (c *compiler) newSegment(s *segment, es []elem) error {
 				cls[j] = es[bestAt+best.i+j].class(&c.refs)
 			}
 			s.atoms = c.atoms.alloc(1)
-			s.atoms[0] = atomCand{cls: cls, s0: -1, sk: -1, off: bestOff + best.i}
+			n, off := s.fix.len(), bestOff+best.i
+			pre := newPrecheck(n, off, best.k, func(j int) (byte, byte) { return s.fix.mv[j], s.fix.mv[n+j] })
+			s.atoms[0] = atomCand{cls: cls, s0: -1, sk: -1, off: off, pre: pre}
 			s.q = int32(best.q)
 		}
 		return nil
@@ -291,6 +310,9 @@ func markDependent(segs []segment) {
 func (m *Matcher) Slow(p int) bool {
 	if p < 0 || p >= len(m.pats) {
 		return false
+	}
+	if m.dup.canon != nil {
+		p = int(m.dup.canon[p])
 	}
 	for _, s := range m.pats[p].segs {
 		seg := &m.segs[s]

@@ -40,7 +40,12 @@
 // six samples, one multiply and bit test each, no dependency between
 // them, one branch per six) and checks the full 4-byte window only around samples that pass.
 //
-// Each atom occurrence is verified: segments of fixed length made only of
+// Each atom occurrence first meets its precheck, kept beside the atom in
+// the prefilter's table: eight data bytes near the atom, masked and
+// compared with the bytes the atom's run of fixed positions demands
+// (precheck.go). It rejects most occurrences of common atoms (x86 code,
+// UTF-16 text) without a look at the segment. An occurrence that passes
+// is verified: segments of fixed length made only of
 // byte classes (ClamAV hex without jumps) by a mask-and-compare over their
 // bytes, eight at a time, everything else by a byte-level Thompson NFA
 // simulation forward from the atom (shortest end) and backward from it
@@ -52,6 +57,9 @@
 // them, after the search. Segments without any atom are tried at every
 // offset (Matcher.Slow reports the patterns that need it). Nothing
 // backtracks, so no pattern is exponential.
+//
+// Patterns equal to an earlier one (public YARA collections copy each
+// other's rules) are searched once and share the hits (dedup.go).
 //
 // Compile allocates little per pattern: elements are flattened into one
 // reused buffer, and the small slices segments keep are carved from shared

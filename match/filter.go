@@ -51,8 +51,14 @@ func bmMask(n int) uint64 {
 	return 1<<min(bmBits, max(bmMinBits, bits.Len(uint(n))+bmSparse)) - 1
 }
 
-// aref names one atom: atom number atom of segment seg.
-type aref struct{ seg, atom int32 }
+// aref names one atom: atom number atom of segment seg, of pattern pat,
+// with the atom's precheck, so that occurrences of skipped patterns and
+// most occurrences that are no match are rejected without a look at the
+// segment.
+type aref struct {
+	seg, atom, pat int32
+	pre            precheck
+}
 
 // group is the prefilter for all atoms of one length: a bitmap that rejects
 // most data windows with one bit test, and an exact table from the window's

@@ -23,6 +23,7 @@ type Hits struct {
 	best, nbest, suffix []int64
 	deque               []int32
 	patScratch          []int32
+	maskBuf             []uint64 // the search's skip mask (dupInfo.searchMask)
 }
 
 // NewHits returns an empty Hits.

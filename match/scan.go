@@ -90,9 +90,9 @@ func (w *worker) added(s int32, before int) {
 }
 
 // verify checks atom a of segment s found at data[at:].
-func (w *worker) verify(ref aref, at int) {
+func (w *worker) verify(ref *aref, at int) {
 	s := &w.m.segs[ref.seg]
-	if w.skipped(s.pat) || w.stopped() {
+	if w.stopped() {
 		return
 	}
 	a := &s.atoms[ref.atom]
@@ -113,8 +113,15 @@ func (w *worker) verify(ref aref, at int) {
 	w.added(ref.seg, n)
 }
 
+// candidates verifies the atoms spelled key found at data[at:], those of
+// patterns the scan does not skip whose precheck passes.
 func (w *worker) candidates(g *group, key uint32, at int) {
-	for _, r := range g.lookup(key) {
+	refs := g.lookup(key)
+	for i := range refs {
+		r := &refs[i]
+		if w.skipped(r.pat) || !r.pre.pass(w.data, at) {
+			continue
+		}
 		w.verify(r, at)
 	}
 }
@@ -346,9 +353,13 @@ func (m *Matcher) ScanMasked(ctx context.Context, data []byte, workers int, h *H
 		h.workers = append(h.workers, &worker{})
 	}
 	ws := h.workers[:workers]
+	search := m.dup.searchMask(skip, h.maskBuf)
+	if skip != nil && m.dup.groups != nil {
+		h.maskBuf = search
+	}
 	for _, w := range ws {
 		w.reset(m, data)
-		w.skip = skip
+		w.skip = search
 		w.ctx, w.verifies, w.cancelled = ctx, 0, false
 		w.sc.ctx, w.sc.work, w.sc.cancelled = ctx, 0, false
 	}
@@ -378,7 +389,11 @@ func (m *Matcher) ScanMasked(ctx context.Context, data []byte, workers int, h *H
 			}
 		}
 	}
-	return m.collect(ctx, h, ws)
+	if err := m.collect(ctx, h, ws); err != nil {
+		return err
+	}
+	m.dup.spread(h, skip)
+	return nil
 }
 
 // collect merges the workers' raw segment hits, searches the dependent

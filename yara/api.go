@@ -43,8 +43,13 @@ type Rules struct {
 	extDefs  []Value
 	extIdx   map[string]int
 
-	cfg  CompileConfig // as compiled, for Save
-	hits sync.Pool     // *match.Hits
+	cfg    CompileConfig // as compiled, for Save
+	hits   sync.Pool     // *match.Hits
+	bufs   sync.Pool     // *evalBufs
+	public int           // rules that are not private
+	// patRule maps each pattern to the rule whose string it belongs to;
+	// nil when some pattern belongs to several (never, as compiled now).
+	patRule []int32
 }
 
 // Compile checks and compiles parsed files (in order) into Rules. It
@@ -165,7 +170,15 @@ func (r *Rules) Scan(ctx context.Context, data []byte, opt *ScanOptions) (*Resul
 		return h.Of(i)
 	}
 	truncated := func(i int) bool { return h != nil && h.Truncated(i) }
-	res, err := r.evaluate(ctx, data, hits, truncated, opt, func(m []uint64) { skip = m })
+	// The patterns with hits, from the matcher's own list, so that deciding
+	// which rules have a hit costs no look at every pattern of every rule.
+	matched := func() []int {
+		if hits(0); scanErr != nil {
+			return nil
+		}
+		return h.Matched()
+	}
+	res, err := r.evaluate(ctx, data, hits, truncated, matched, opt, func(m []uint64) { skip = m })
 	if err == nil && scanErr != nil {
 		return nil, fmt.Errorf("searching: %w", scanErr)
 	}
@@ -188,5 +201,5 @@ func (r *Rules) Evaluate(ctx context.Context, data []byte, hits func(i int) []ma
 	if hits == nil {
 		hits = func(int) []match.Hit { return nil }
 	}
-	return r.evaluate(ctx, data, hits, nil, opt, nil)
+	return r.evaluate(ctx, data, hits, nil, nil, opt, nil)
 }

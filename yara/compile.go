@@ -19,7 +19,13 @@ type compiledRule struct {
 	// needs the search, a false or undefined one decides the rule.
 	pre  []intFn
 	strs []int // indices in Rules.strs
+	// pats are the patterns of the rule's strings, as ranges [lo, hi) of
+	// indices in Rules.nodes, for the skip mask.
+	pats [][2]int32
 	ns   int
+	// global and private are the rule's flags, copied beside the
+	// condition: evaluation reads them for every rule on every file.
+	global, private bool
 	// needsHit says the condition is false unless one of the rule's
 	// strings matched (requiresMatch), and has no side effect (console):
 	// without a hit for any of its strings the rule is not evaluated.
@@ -171,6 +177,12 @@ func Compile(cfg *CompileConfig, files ...*File) (*Rules, []*Error, error) {
 		return nil, warns, err
 	}
 	r.nslots = c.maxSlots
+	for i := range r.rules {
+		if !r.rules[i].rule.Private {
+			r.public++
+		}
+	}
+	r.indexPatterns()
 	if len(r.nodes) > 0 {
 		m, err := match.Compile(r.nodes, match.Options{})
 		if err != nil {
@@ -226,7 +238,7 @@ func (c *compiler) fail(pos Pos, format string, args ...any) {
 
 func (c *compiler) compileRule(rule *Rule, ns int) {
 	c.cur, c.scope = rule, nil
-	cr := compiledRule{rule: rule, ns: ns}
+	cr := compiledRule{rule: rule, ns: ns, global: rule.Global, private: rule.Private}
 	for _, s := range rule.Strings {
 		p, err := compileString(s)
 		if err != nil {
@@ -278,4 +290,37 @@ func cheap(e Expr) bool {
 		return cheap(e.X) && cheap(e.Y)
 	}
 	return false
+}
+
+// indexPatterns records, per rule, its patterns as ranges, and per pattern
+// its rule: evaluation marks the patterns of rules ruled out by their cheap
+// conjuncts range by range, and finds the rules with a hit from the
+// matcher's list of patterns with hits, both without a walk over every
+// string of every rule on every file.
+func (r *Rules) indexPatterns() {
+	r.patRule = make([]int32, len(r.nodes))
+	for i := range r.patRule {
+		r.patRule[i] = -1
+	}
+	shared := false
+	for i := range r.rules {
+		cr := &r.rules[i]
+		cr.pats = nil
+		for _, si := range cr.strs {
+			for _, p := range r.strs[si].pats {
+				if q := r.patRule[p]; q >= 0 && int(q) != i {
+					shared = true
+				}
+				r.patRule[p] = int32(i)
+				if n := len(cr.pats); n > 0 && cr.pats[n-1][1] == int32(p) {
+					cr.pats[n-1][1]++
+				} else {
+					cr.pats = append(cr.pats, [2]int32{int32(p), int32(p) + 1})
+				}
+			}
+		}
+	}
+	if shared {
+		r.patRule = nil
+	}
 }

@@ -47,6 +47,13 @@ type scanState struct {
 	done      []bool
 	foundMemo []int8 // found: 0 unknown, 1 yes, -1 no
 	scratch   []StringMatch
+	bufs      *evalBufs // where matches, done and foundMemo come from
+	// matchedPats lists the patterns with hits (nil: not known; anyHit
+	// then asks hits for each pattern); ruleHit, filled from it on first
+	// use, says which rules have one.
+	matchedPats func() []int
+	ruleHit     []bool
+	ruleHitSet  bool
 
 	matched []bool  // rule i matched (so far)
 	exts    []Value // external variables
@@ -85,6 +92,7 @@ func (s *scanState) stringMatches(i int) []StringMatch {
 		return s.matches[i]
 	}
 	s.done[i] = true
+	s.bufs.touched = append(s.bufs.touched, int32(i))
 	cs := &s.r.strs[i]
 	limit := s.opt.MaxMatchesPerString
 	if limit <= 0 {
@@ -131,7 +139,20 @@ func (s *scanState) stringMatches(i int) []StringMatch {
 
 // anyHit reports whether any pattern of the rule's strings has a hit (a
 // candidate, not yet confirmed).
-func (s *scanState) anyHit(cr *compiledRule) bool {
+func (s *scanState) anyHit(i int, cr *compiledRule) bool {
+	if s.matchedPats != nil && s.r.patRule != nil {
+		if !s.ruleHitSet {
+			s.ruleHitSet = true
+			for _, p := range s.matchedPats() {
+				ri := s.r.patRule[p]
+				if ri >= 0 && !s.ruleHit[ri] {
+					s.ruleHit[ri] = true
+					s.bufs.hitRules = append(s.bufs.hitRules, ri)
+				}
+			}
+		}
+		return s.ruleHit[i]
+	}
 	for _, si := range cr.strs {
 		for _, p := range s.r.strs[si].pats {
 			if len(s.hits(p)) > 0 {
@@ -167,6 +188,7 @@ scan:
 		}
 	}
 	s.foundMemo[i] = res
+	s.bufs.touched = append(s.bufs.touched, int32(i))
 	return res > 0
 }
 
@@ -209,7 +231,10 @@ func (s *scanState) scanContext(name string) *ScanContext {
 // conjuncts (filesize bounds, header reads, externals) and passes skip the
 // patterns of the rules they rule out, before anything can need a search:
 // the search then leaves those patterns out.
-func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []match.Hit, truncated func(i int) bool, opt *ScanOptions, skip func(mask []uint64)) (*Result, error) {
+//
+// matched, when not nil, lists the patterns with hits (calling it may
+// start the search, as calling hits does).
+func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []match.Hit, truncated func(i int) bool, matched func() []int, opt *ScanOptions, skip func(mask []uint64)) (*Result, error) {
 	if opt.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
@@ -218,20 +243,25 @@ func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []ma
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	b := r.evalBufs()
+	defer r.putEvalBufs(b)
 	s := &scanState{
-		ctx:       ctx,
-		r:         r,
-		data:      data,
-		opt:       opt,
-		hits:      hits,
-		truncated: truncated,
-		matches:   make([][]StringMatch, len(r.strs)),
-		done:      make([]bool, len(r.strs)),
-		foundMemo: make([]int8, len(r.strs)),
-		matched:   make([]bool, len(r.rules)+1),
-		vars:      make([]slot, r.nslots),
-		mods:      make(map[string]*Object),
-		modCtx:    make(map[string]*ScanContext),
+		ctx:         ctx,
+		r:           r,
+		data:        data,
+		opt:         opt,
+		hits:        hits,
+		truncated:   truncated,
+		matches:     b.matches,
+		done:        b.done,
+		foundMemo:   b.foundMemo,
+		bufs:        b,
+		ruleHit:     b.ruleHit,
+		matchedPats: matched,
+		matched:     b.matched,
+		vars:        make([]slot, r.nslots),
+		mods:        make(map[string]*Object),
+		modCtx:      make(map[string]*ScanContext),
 	}
 	exts, err := r.externals(opt.Externals)
 	if err != nil {
@@ -247,7 +277,7 @@ func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []ma
 		w := opt.Console
 		s.shared.Console = func(msg string) { io.WriteString(w, msg+"\n") }
 	}
-	pre := make([]bool, len(r.rules))
+	pre := b.pre
 	var mask []uint64
 	for i := range r.rules {
 		cr := &r.rules[i]
@@ -260,12 +290,10 @@ func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []ma
 		}
 		if !pre[i] && skip != nil {
 			if mask == nil {
-				mask = make([]uint64, (len(r.nodes)+63)/64)
+				mask = b.skipMask(len(r.nodes))
 			}
-			for _, si := range cr.strs {
-				for _, p := range r.strs[si].pats {
-					mask[p>>6] |= 1 << (p & 63)
-				}
+			for _, pr := range cr.pats {
+				setBits(mask, int(pr[0]), int(pr[1]))
 			}
 		}
 	}
@@ -276,7 +304,7 @@ func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []ma
 	for i := range r.rules {
 		cr := &r.rules[i]
 		ok := pre[i]
-		if ok && cr.needsHit && !s.anyHit(cr) {
+		if ok && cr.needsHit && !s.anyHit(i, cr) {
 			ok = false
 		}
 		if ok {
@@ -287,20 +315,20 @@ func (r *Rules) evaluate(ctx context.Context, data []byte, hits func(i int) []ma
 			return nil, fmt.Errorf("scanning: %w", s.err)
 		}
 		s.matched[i] = ok
-		if !ok && cr.rule.Global {
+		if !ok && cr.global {
 			failedNS[cr.ns] = true
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("scanning: %w", err)
 	}
-	res := &Result{Modules: make(map[string]*Object)}
+	res := &Result{Modules: make(map[string]*Object), Rules: make([]RuleResult, 0, r.public)}
 	for i := range r.rules {
 		cr := &r.rules[i]
 		if failedNS[cr.ns] {
 			s.matched[i] = false
 		}
-		if cr.rule.Private {
+		if cr.private {
 			continue
 		}
 		rr := RuleResult{Rule: cr.rule, Matched: s.matched[i]}
@@ -344,4 +372,72 @@ func (r *Rules) externals(over map[string]any) ([]Value, error) {
 		exts[i] = x
 	}
 	return exts, nil
+}
+
+// evalBufs are the per-scan slices sized by the rule set, kept in a pool
+// by Rules: with thousands of rules and a hundred thousand strings they
+// weigh megabytes, and allocating and clearing them for every small file
+// cost more than evaluating it.
+type evalBufs struct {
+	matches   [][]StringMatch
+	done      []bool
+	foundMemo []int8
+	touched   []int32 // strings whose matches, done or foundMemo were set
+	matched   []bool  // cleared after every evaluation: a rule reads its own entry before writing it
+	ruleHit   []bool  // set for the rules in hitRules
+	hitRules  []int32
+	pre       []bool // fully written by every evaluation
+	mask      []uint64
+}
+
+// evalBufs returns cleared buffers for one evaluation.
+func (r *Rules) evalBufs() *evalBufs {
+	if b, ok := r.bufs.Get().(*evalBufs); ok {
+		return b
+	}
+	return &evalBufs{
+		matches:   make([][]StringMatch, len(r.strs)),
+		done:      make([]bool, len(r.strs)),
+		foundMemo: make([]int8, len(r.strs)),
+		matched:   make([]bool, len(r.rules)+1),
+		pre:       make([]bool, len(r.rules)),
+		ruleHit:   make([]bool, len(r.rules)),
+	}
+}
+
+// putEvalBufs clears what an evaluation set in b and returns it to the
+// pool. Nothing of b escapes an evaluation: results get the match
+// slices, not the table holding them.
+func (r *Rules) putEvalBufs(b *evalBufs) {
+	for _, i := range b.touched {
+		b.matches[i], b.done[i], b.foundMemo[i] = nil, false, 0
+	}
+	b.touched = b.touched[:0]
+	for _, i := range b.hitRules {
+		b.ruleHit[i] = false
+	}
+	b.hitRules = b.hitRules[:0]
+	clear(b.matched)
+	r.bufs.Put(b)
+}
+
+// skipMask returns a zeroed mask of n bits.
+func (b *evalBufs) skipMask(n int) []uint64 {
+	if b.mask == nil {
+		b.mask = make([]uint64, (n+63)/64)
+	} else {
+		clear(b.mask)
+	}
+	return b.mask
+}
+
+// setBits sets bits lo..hi-1 of mask.
+func setBits(mask []uint64, lo, hi int) {
+	for lo < hi {
+		w, b := lo>>6, lo&63
+		n := min(64-b, hi-lo)
+		bits := ^uint64(0) >> (64 - n) << b
+		mask[w] |= bits
+		lo += n
+	}
 }
