@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"strings"
 )
 
 // ImportedDLL is a library the file imports from, with the functions
@@ -268,4 +269,10 @@ func (f *File) Imphash() string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// hasPrefixFold reports whether s starts with prefix, ignoring ASCII case
+// (yara's strncasecmp over the length of the known name).
+func hasPrefixFold(s []byte, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(string(s[:len(prefix)]), prefix)
 }
