@@ -8,9 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"math/big"
 	"os"
@@ -144,59 +142,14 @@ func loadSig43(t *testing.T, data []byte) (isSigned int64, sigs []sig43) {
 // flipped byte of the signed content makes the digests differ and the
 // signatures unverified, as it makes osslsigncode fail.
 func TestPESignatures43Osslsigncode(t *testing.T) {
-	tool := testenv.NeedTool(t, "osslsigncode")
-	goroot, err := exec.Command(testenv.NeedTool(t, "go"), "env", "GOROOT").Output()
-	if err != nil {
-		t.Fatalf("go env GOROOT: %v", err)
-	}
-	in := filepath.Join(strings.TrimSpace(string(goroot)), "src/debug/pe/testdata/gcc-amd64-mingw-exec")
-	if _, err := os.Stat(in); err != nil {
-		t.Fatalf("no PE file to sign: %v", err)
-	}
-	dir := t.TempDir()
+	in := unsignedTestPE(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(77), Subject: pkix.Name{Organization: []string{"Glassav Test CA"}, CommonName: "Glassav 4.3 Root"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(5, 0, 0),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ts := newTestSigner(t, pkix.Name{Organization: []string{"Glassav Test CA"}, CommonName: "Glassav 4.3 Root"}, 77,
+		now.Add(-time.Hour), now.AddDate(5, 0, 0))
+	tool, caFile := ts.tool, ts.caFile
 	leaf := func(name string, serial int64, key crypto.Signer) (certs, keyFile string) {
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{Organization: []string{"Glassav"}, CommonName: name},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kb, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		certs, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+".key")
-		chain := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-			pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...)
-		if err := os.WriteFile(certs, chain, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return certs, keyFile
+		return ts.leaf(name, pkix.Name{Organization: []string{"Glassav"}, CommonName: name}, big.NewInt(serial), key,
+			now.Add(-time.Hour), now.AddDate(1, 0, 0))
 	}
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -208,15 +161,7 @@ func TestPESignatures43Osslsigncode(t *testing.T) {
 	}
 	rsaCerts, rsaKeyFile := leaf("rsa-signer", 5, rsaKey)
 	ecCerts, ecKeyFile := leaf("ec-signer", 6, ecKey)
-	sign := func(out, from string, args ...string) string {
-		t.Helper()
-		p := filepath.Join(dir, out)
-		cmd := exec.Command(tool, append(append([]string{"sign"}, args...), "-in", from, "-out", p)...)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("osslsigncode sign %s: %v\n%s", strings.Join(args, " "), err, b)
-		}
-		return p
-	}
+	sign := ts.sign
 	s1 := sign("s1.exe", in, "-certs", rsaCerts, "-key", rsaKeyFile, "-h", "sha256", "-n", "Glassav Program")
 	s2 := sign("s2.exe", s1, "-certs", ecCerts, "-key", ecKeyFile, "-h", "sha1", "-nest")
 	s3 := sign("s3.exe", s2, "-certs", rsaCerts, "-key", rsaKeyFile, "-h", "sha512", "-nest")
